@@ -1,0 +1,477 @@
+"""The client a bot embeds: publish conversation turns, obey the pipeline's directives.
+
+A bot publishes every turn (the customer's and its own) with `publish`, keyed by
+`conversation_id` so a conversation stays on one partition, in order. It reads the directives
+for its conversations from `bot.directives` with `directives()` (every watched conversation)
+or `next_directive(conversation_id, timeout)` (one conversation), and obeys them:
+
+- `status`: tell the customer where they stand: `message` says they are being transferred,
+  with `wait` (an honest estimate) and `position` when known. Show it as is.
+- `gather`: ask the customer for `fields` (`message` is a ready-made question), then publish
+  the answer as a customer turn, with the values in `nlu.slots` under the field names when
+  the bot extracted them. The transfer waits for them, bounded by the policy's timeout.
+- `disclose`: show the disclosure `message` before the transfer (compliance queues).
+- `clarify`: the bot's understanding was shaky: ask a clarifying question (`message` is one).
+- `pause`: a human owns the conversation now: stop answering; stay in the channel for
+  look-ups only (assist mode), and keep publishing the customer's turns.
+- `resume`: the bot owns the conversation again: answer as usual.
+
+Delivery is at-least-once: a directive can arrive twice (same `directive_id`); a bot that
+must not repeat itself remembers the ids it has obeyed.
+
+Directives are read in the consumer group `{app_id}-bot-{bot_id}`. With the default
+`auto_offset_reset="latest"`, `start()` returns once the group has its partitions and their
+positions are fixed, so every directive produced after that is seen; a restarted bot resumes
+from its group's committed offsets. Processes sharing a `bot_id` share the partitions, so each
+sees only part of the directives: give every process its own `bot_id` unless conversations
+are assigned to processes by the same partitioning.
+
+A directive that does not parse is logged (no customer text), counted in
+`stats.directives_invalid` and skipped; the iterator never ends because of one. Unknown
+fields are ignored, because the directive schema only ever grows (models.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import orjson
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    UnknownError,
+    UnsupportedVersionError,
+)
+from pydantic import ValidationError
+
+from warmhandoff.streams.errors import WarmhandoffError
+from warmhandoff.streams.models import Directive, Role, Turn
+from warmhandoff.streams.settings import Settings, aiokafka_kwargs
+from warmhandoff.streams.topics import Topics, topics_for
+
+log = structlog.get_logger(__name__)
+
+OffsetReset = Literal["latest", "earliest"]
+
+
+# mypy sees warmhandoff.* as Any while the editable install hides it (see pyproject), hence the
+# ignore, which stays quiet once mypy resolves the package.
+class BotClientError(WarmhandoffError):  # type: ignore[misc, unused-ignore]
+    """The bot client cannot deliver turns or directives."""
+
+    retriable = True
+
+
+@dataclass(slots=True)
+class ClientStats:
+    """Counters a bot can export as metrics."""
+
+    turns_published: int = 0
+    directives_received: int = 0  # parsed, for a watched conversation
+    directives_invalid: int = 0  # did not parse: logged and skipped
+    directives_dropped: int = 0  # a reader fell more than `queue_size` behind
+
+
+class _End:
+    """Queued after the last directive: the client stopped or the consumer failed."""
+
+
+_END = _End()
+
+
+class DirectiveStream:
+    """An async iterator over the directives of watched conversations (see `directives`)."""
+
+    def __init__(self, client: BotClient, queue_size: int) -> None:
+        self._client = client
+        self._queue: asyncio.Queue[Directive | _End] = asyncio.Queue(queue_size)
+        self._done = False
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Directive:
+        if self._done:
+            raise StopAsyncIteration
+        item = await self._queue.get()
+        if isinstance(item, _End):
+            self._done = True
+            self._client._raise_if_failed()
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        """Stop receiving directives on this stream (a waiting reader sees the end)."""
+        self._client._streams.discard(self)
+        self._client._offer(self._queue, _END)
+
+
+class BotClient:
+    """Publishes turns and receives directives for a bot; use as an async context manager."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        topics: Topics | None = None,
+        bot_id: str = "bot",
+        conversations: Iterable[str] | None = None,
+        auto_offset_reset: OffsetReset = "latest",
+        listen: bool = True,
+        session_timeout_ms: int = 6000,
+        linger_ms: int = 5,
+        timeout: float = 30.0,
+        queue_size: int = 1000,
+    ) -> None:
+        self._settings = settings
+        self._topics = topics or topics_for(settings)
+        self.bot_id = bot_id
+        self.group_id = f"{settings.app_id}-bot-{bot_id}"
+        self._turns_topic = self._topics.name("conversation.turns")
+        self._directives_topic = self._topics.name("bot.directives")
+        self._watch_all = conversations is None
+        self._watched: dict[str, asyncio.Queue[Directive | _End]] = {}
+        self._auto_offset_reset = auto_offset_reset
+        self._listen = listen
+        # Tansu forms a group in about session_timeout/2; 6 s is real Kafka's minimum default.
+        self._session_timeout_ms = session_timeout_ms
+        self._linger_ms = linger_ms
+        self._timeout = timeout
+        self._queue_size = queue_size
+        self._producer: AIOKafkaProducer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+        self._streams: weakref.WeakSet[DirectiveStream] = weakref.WeakSet()
+        self.idempotent = False
+        self.stats = ClientStats()
+        for conversation_id in conversations or ():
+            self.watch(conversation_id)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect the producer and, when listening, join the directives consumer group."""
+        self._producer = await self._start_producer()
+        if self._listen:
+            try:
+                self._consumer = await self._start_consumer()
+            except BaseException:
+                await self._producer.stop()
+                self._producer = None
+                raise
+            self._pump = asyncio.create_task(self._pump_directives(self._consumer))
+            self._pump.add_done_callback(self._pump_done)
+        log.info(
+            "bot_client.started",
+            bot_id=self.bot_id,
+            group=self.group_id,
+            idempotent=self.idempotent,
+            listening=self._listen,
+        )
+
+    async def stop(self) -> None:
+        """Flush and close everything (in reverse order of `start`); readers see the end."""
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        self._end_readers()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # --- turns ----------------------------------------------------------------------------
+
+    async def publish(self, turn: Turn) -> None:
+        """Publish one turn and wait until the broker has it."""
+        await self.publish_many((turn,))
+
+    async def publish_many(self, turns: Iterable[Turn]) -> None:
+        """Publish turns in order (per conversation) as batches; wait until all are delivered."""
+        producer = self._require_producer()
+        futures = []
+        for turn in turns:
+            futures.append(
+                await producer.send(
+                    self._turns_topic,
+                    key=turn.conversation_id.encode(),
+                    value=turn.model_dump_json(exclude_none=True).encode(),
+                )
+            )
+        if not futures:
+            return
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+        except TimeoutError:
+            raise BotClientError(
+                f"turns not delivered to {self._turns_topic} within {self._timeout:.0f} s"
+            ) from None
+        self.stats.turns_published += len(futures)
+
+    # --- directives -----------------------------------------------------------------------
+
+    @property
+    def watching_all(self) -> bool:
+        """True when every conversation's directives are received (`conversations=None`)."""
+        return self._watch_all
+
+    def watch(self, conversation_id: str) -> None:
+        """Receive directives for `conversation_id` (and buffer them for `next_directive`)."""
+        if conversation_id not in self._watched:
+            self._watched[conversation_id] = asyncio.Queue(self._queue_size)
+
+    def unwatch(self, conversation_id: str) -> None:
+        """Stop buffering directives for `conversation_id` (and, unless watching all, receiving)."""
+        self._watched.pop(conversation_id, None)
+
+    def directives(self) -> DirectiveStream:
+        """Every directive for watched conversations (all of them in watch-all mode), in order.
+
+        The stream registers when this is called, so create it before publishing the turns
+        whose directives it should see. Each stream sees every directive.
+        """
+        stream = DirectiveStream(self, self._queue_size)
+        if self._pump is None or self._pump.done():
+            stream._queue.put_nowait(_END)
+        else:
+            self._streams.add(stream)
+        return stream
+
+    # The timeout bounds only the wait for a directive, so it is a parameter of this call
+    # rather than a caller-side `asyncio.timeout` (the brief's API, simple for bots).
+    async def next_directive(self, conversation_id: str, timeout: float) -> Directive:  # noqa: ASYNC109
+        """The next directive for `conversation_id` (watching it from now if need be)."""
+        self.watch(conversation_id)
+        queue = self._watched[conversation_id]
+        if queue.empty() and (self._pump is None or self._pump.done()):
+            self._raise_if_failed()
+            raise BotClientError("the bot client is not listening for directives")
+        try:
+            item = await asyncio.wait_for(queue.get(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no directive for {conversation_id} within {timeout:g} s") from None
+        if isinstance(item, _End):
+            self._raise_if_failed()
+            raise BotClientError("the bot client stopped")
+        return item
+
+    # --- internals ------------------------------------------------------------------------
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        """A producer with acks=all, idempotent when the broker allows it."""
+        try:
+            with _quiet_refusal():
+                producer = await self._new_producer(idempotent=True)
+            self.idempotent = True
+        except (UnknownError, UnsupportedVersionError, ClusterAuthorizationFailedError) as exc:
+            # Tansu (the embedded broker) answers InitProducerId with an unknown error, and
+            # some clusters deny idempotent writes; retries may then duplicate a turn, which
+            # the pipeline skips by `seq`.
+            log.warning("bot_client.not_idempotent", reason=type(exc).__name__)
+            producer = await self._new_producer(idempotent=False)
+        return producer
+
+    async def _new_producer(self, *, idempotent: bool) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            **aiokafka_kwargs(self._settings),
+            acks="all",
+            enable_idempotence=idempotent,
+            linger_ms=self._linger_ms,
+            request_timeout_ms=int(self._timeout * 1000),
+            client_id=f"{self.group_id}-producer",
+        )
+        try:
+            await asyncio.wait_for(producer.start(), self._timeout)
+        except BaseException:
+            await producer.stop()
+            raise
+        return producer
+
+    async def _start_consumer(self) -> AIOKafkaConsumer:
+        """Join the group and pin the positions, so `latest` means "from now".
+
+        Tansu answers ListOffsets(latest) with the base offset of the last record batch plus
+        one, so there `latest` can replay the rest of that last batch (a few old directives).
+        """
+        consumer = AIOKafkaConsumer(
+            self._directives_topic,
+            **aiokafka_kwargs(self._settings),
+            group_id=self.group_id,
+            client_id=f"{self.group_id}-consumer",
+            auto_offset_reset=self._auto_offset_reset,
+            enable_auto_commit=True,
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=max(100, self._session_timeout_ms // 3),
+            request_timeout_ms=int(self._timeout * 1000) + 10_000,
+        )
+        try:
+            await asyncio.wait_for(consumer.start(), self._timeout)
+            for partition in consumer.assignment():
+                await asyncio.wait_for(consumer.position(partition), self._timeout)
+        except TimeoutError:
+            await consumer.stop()
+            raise BotClientError(
+                f"could not join consumer group {self.group_id} on "
+                f"{self._directives_topic} within {self._timeout:.0f} s"
+            ) from None
+        except BaseException:
+            await consumer.stop()
+            raise
+        return consumer
+
+    async def _pump_directives(self, consumer: AIOKafkaConsumer) -> None:
+        """Move directives from the consumer to the streams and per-conversation buffers."""
+        while True:
+            batch = await consumer.getmany(timeout_ms=500, max_records=500)
+            for records in batch.values():
+                for record in records:
+                    self._dispatch(record.key, record.value, record.partition, record.offset)
+
+    def _dispatch(
+        self, key: bytes | None, value: bytes | None, partition: int, offset: int
+    ) -> None:
+        """Parse one directive record and hand it to whoever wants it."""
+        if key is not None and not self._wants(key.decode("utf-8", "replace")):
+            return  # cheap filter: not ours, not worth parsing
+        directive = self._parse(value, partition, offset)
+        if directive is None or not self._wants(directive.conversation_id):
+            return
+        self.stats.directives_received += 1
+        queue = self._watched.get(directive.conversation_id)
+        if queue is not None:
+            self._offer(queue, directive)
+        for stream in list(self._streams):
+            self._offer(stream._queue, directive)
+
+    def _parse(self, value: bytes | None, partition: int, offset: int) -> Directive | None:
+        """A directive, or None (logged and counted) when the record is not one."""
+        try:
+            return parse_directive(value)
+        except ValueError as exc:
+            self.stats.directives_invalid += 1
+            log.warning(
+                "bot_client.directive_invalid",
+                topic=self._directives_topic,
+                partition=partition,
+                offset=offset,
+                error=str(exc),
+            )
+            return None
+
+    def _wants(self, conversation_id: str) -> bool:
+        return self._watch_all or conversation_id in self._watched
+
+    def _offer(self, queue: asyncio.Queue[Directive | _End], item: Directive | _End) -> None:
+        """Queue without blocking the pump: a reader that fell behind loses its oldest item."""
+        if queue.full():
+            queue.get_nowait()
+            self.stats.directives_dropped += 1
+        queue.put_nowait(item)
+
+    def _pump_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._failure = task.exception()
+            log.error("bot_client.directives_failed", error=type(self._failure).__name__)
+        self._end_readers()
+
+    def _end_readers(self) -> None:
+        for stream in list(self._streams):
+            self._offer(stream._queue, _END)
+        self._streams = weakref.WeakSet()
+        for queue in self._watched.values():
+            if queue.empty():
+                # Wakes a waiting `next_directive`; buffered directives stay readable.
+                queue.put_nowait(_END)
+
+    def _raise_if_failed(self) -> None:
+        if self._failure is not None:
+            raise BotClientError(
+                f"directives consumer failed: {type(self._failure).__name__}"
+            ) from self._failure
+
+    def _require_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise BotClientError("the bot client is not started")
+        return self._producer
+
+
+def turn(
+    conversation_id: str,
+    seq: int,
+    role: Role | str,
+    text: str,
+    *,
+    now: datetime,
+    **optional: Any,
+) -> Turn:
+    """A turn event; `optional` takes any other `Turn` field (channel, locale, nlu, ...)."""
+    return Turn(
+        conversation_id=conversation_id,
+        seq=seq,
+        ts=now,
+        role=Role(role),
+        text=text,
+        **optional,
+    )
+
+
+class _RefusalFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Unexpected error during InitProducerIdRequest")
+
+
+@contextlib.contextmanager
+def _quiet_refusal() -> Iterator[None]:
+    """Hide aiokafka's error line for a refused idempotent producer: we log our own warning."""
+    logger = logging.getLogger("aiokafka.producer.sender")
+    refusal = _RefusalFilter()
+    logger.addFilter(refusal)
+    try:
+        yield
+    finally:
+        logger.removeFilter(refusal)
+
+
+def parse_directive(value: bytes | None) -> Directive:
+    """A directive from its JSON, ignoring unknown fields; ValueError (no input) when invalid."""
+    try:
+        data = orjson.loads(value or b"")
+        if isinstance(data, dict):
+            # Ignore fields a newer pipeline added: published schemas only grow (models.py).
+            data = {k: v for k, v in data.items() if k in Directive.model_fields}
+        return Directive.model_validate(data)
+    except orjson.JSONDecodeError:
+        raise ValueError("not JSON") from None
+    except ValidationError as exc:
+        # The message names fields and error types only: the input may hold customer text.
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['type']}"
+            for err in exc.errors(include_input=False)[:5]
+        ]
+        raise ValueError("; ".join(problems)) from None

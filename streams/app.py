@@ -1,0 +1,264 @@
+"""The Faust application: the one composition root of the worker.
+
+Input topic: `conversation.turns` (key conversation_id). Output topics: `conversation.signals`,
+`escalation.decisions`, `handoff.requests`, `bot.directives`, `deadletter`, all keyed by
+conversation_id so one conversation stays ordered on one partition end to end.
+
+Detect, decide, prepare and transfer run in one agent, in process, for each turn: the stages
+are separate pure modules (detection, policy.decide, prepare, transfer) and each publishes its
+own topic, but the hot path does not pay a Kafka round trip between them. Per-conversation
+state is one Faust table (RocksDB in real workers) written only by this agent
+(concurrency=1). Idempotency: the state remembers the last applied `seq`, so a turn redelivered
+after a crash changes nothing and produces nothing; the outputs of a turn are produced before
+its offset is committed (Faust flushes the producer before each commit), so nothing is lost.
+
+Gather timeouts: a transfer waiting for fields is listed in the small `pending_transfers`
+table; a timer on each worker publishes a tick for every overdue one to the internal timers
+topic (co-partitioned with the turns), and the tick agent completes the transfer inside the
+conversation's partition, where the state can be changed safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import structlog
+from pydantic import BaseModel
+
+from .codec import Rejected, dead_letter, decode_turn, encode
+from .conversation import ConversationState
+from .models import Turn
+from .pipeline import StepResult, expire_gather, new_state, process_turn
+from .policy.model import Policy
+from .settings import Settings, faust_broker_settings
+from .topics import Topics
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+Sender = Callable[[str, bytes | None, bytes], Awaitable[object]]
+
+
+def utc_now() -> datetime:
+    """The wall clock, tz-aware."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """Real topic names of everything the pipeline publishes."""
+
+    signals: str
+    decisions: str
+    handoffs: str
+    directives: str
+    deadletter: str
+    timers: str
+
+    @classmethod
+    def from_topics(cls, topics: Topics) -> Outputs:
+        """Resolve names from topics.yaml."""
+        return cls(
+            signals=topics.name("conversation.signals"),
+            decisions=topics.name("escalation.decisions"),
+            handoffs=topics.name("handoff.requests"),
+            directives=topics.name("bot.directives"),
+            deadletter=topics.name("deadletter"),
+            timers=topics.name("timers"),
+        )
+
+
+def faust_config(settings: Settings, topics: Topics) -> dict[str, Any]:
+    """Faust settings for this pipeline (measured choices are explained inline)."""
+    return {
+        **faust_broker_settings(settings),
+        "store": settings.store,
+        "datadir": str(settings.data_dir),
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+        # topics.yaml owns every topic: Faust must not create or alter any.
+        "topic_allow_declare": False,
+        "topic_disable_leader": True,
+        "topic_partitions": topics.spec("conversation.turns").partitions,
+        # A few seconds instead of Faust's default: the group forms in ~5 s, not ~30 s.
+        "broker_rebalance_timeout": settings.rebalance_timeout_seconds,
+        "broker_session_timeout": max(10.0, settings.rebalance_timeout_seconds * 2),
+        "broker_heartbeat_interval": 1.0,
+        "consumer_auto_offset_reset": "earliest",
+        "web_enabled": settings.web_port > 0,
+        "web_port": max(settings.web_port, 1),
+        "web_host": settings.web_host,
+        "table_standby_replicas": settings.standby_replicas,
+        "producer_acks": -1,
+        "stream_buffer_maxsize": 4096,
+    }
+
+
+class Pipeline:
+    """The wired worker: app, tables and agents for one settings/topics/policy triple."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topics: Topics,
+        policy: Policy,
+        *,
+        clock: Clock = utc_now,
+        app: faust.App | None = None,
+        sender: Sender | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.policy = policy
+        self.clock = clock
+        self._sender = sender
+        self.out = Outputs.from_topics(topics)
+        self.app = app or faust.App(topics.faust_app_id, **faust_config(settings, topics))
+        partitions = topics.spec("conversation.turns").partitions
+        self.turns_topic = self._topic("conversation.turns")
+        self.timers_topic = self._topic("timers")
+        self.conversations = self.app.Table(
+            "conversations",
+            default=None,
+            partitions=partitions,
+            changelog_topic=self._topic("changelog.conversations", compacting=True),
+            key_type=bytes,
+            value_type=bytes,
+        )
+        self.pending = self.app.Table(
+            "pending_transfers",
+            default=None,
+            partitions=partitions,
+            changelog_topic=self._topic("changelog.pending_transfers", compacting=True),
+            key_type=bytes,
+            value_type=bytes,
+        )
+        self.turns_agent = self.app.agent(self.turns_topic, name="turns", concurrency=1)(
+            self._turns
+        )
+        self.timers_agent = self.app.agent(self.timers_topic, name="timers", concurrency=1)(
+            self._timers
+        )
+        self.app.timer(settings.timer_interval_seconds)(self._tick_overdue)
+
+    def _topic(self, key: str, *, compacting: bool = False) -> faust.TopicT:
+        """A Faust topic bound to a topics.yaml entry (raw bytes, no Faust envelope)."""
+        spec = self.topics.spec(key)
+        return self.app.topic(
+            self.topics.name(key),
+            partitions=spec.partitions,
+            key_serializer="raw",
+            value_serializer="raw",
+            compacting=compacting or None,
+            internal=False,
+        )
+
+    async def _turns(self, stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        """Agent: every turn through detect → decide → prepare → transfer."""
+        async for event in stream.events():
+            msg = event.message
+            now = self.clock()
+            try:
+                turn = decode_turn(msg.value, max_bytes=self.settings.max_turn_bytes)
+            except Rejected as rejected:
+                await self._dead_letter(rejected, msg, now)
+                yield None
+                continue
+            with structlog.contextvars.bound_contextvars(conversation_id=turn.conversation_id):
+                await self.handle_turn(turn, now)
+            yield None
+
+    async def handle_turn(self, turn: Turn, now: datetime) -> StepResult | None:
+        """Apply one decoded turn: state in, outputs out, state saved."""
+        key = turn.conversation_id.encode()
+        raw = self.conversations.get(key)
+        state = ConversationState.loads(raw) if raw else new_state(turn.conversation_id)
+        had_pending = state.pending is not None
+        result = process_turn(state, turn, self.policy, now=now)
+        if result is None:
+            log.debug("turn.replayed", seq=turn.seq)
+            return None
+        self.conversations[key] = state.dumps()
+        self._track_pending(key, state, had_pending)
+        await self._publish(key, result)
+        return result
+
+    async def _timers(self, stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        """Agent: a tick for a conversation whose gather may be overdue."""
+        async for event in stream.events():
+            key = event.key
+            raw = self.conversations.get(key)
+            if raw:
+                state = ConversationState.loads(raw)
+                result = expire_gather(state, self.policy, now=self.clock())
+                if result is not None:
+                    log.info("gather.expired", conversation_id=state.conversation_id)
+                    self.conversations[key] = state.dumps()
+                    await self._publish(key, result)
+                if state.pending is None and self.pending.get(key) is not None:
+                    del self.pending[key]
+            yield None
+
+    async def _tick_overdue(self) -> None:
+        """Timer: publish a tick for each local pending transfer past its deadline."""
+        now = self.clock()
+        overdue = [
+            key
+            for key, deadline in list(self.pending.items())
+            if deadline and datetime.fromisoformat(deadline.decode()) <= now
+        ]
+        for key in overdue:
+            await self.send(self.out.timers, key, b"tick")
+
+    def _track_pending(self, key: bytes, state: ConversationState, had_pending: bool) -> None:
+        """Keep the small pending-transfers index in step with the state."""
+        if state.pending is not None:
+            self.pending[key] = state.pending.deadline.encode()
+        elif had_pending:
+            del self.pending[key]
+
+    async def _publish(self, key: bytes, result: StepResult) -> None:
+        """Send a step's outputs; Faust flushes them before committing the turn's offset."""
+        sends: list[tuple[str, BaseModel]] = []
+        if result.signals is not None:
+            sends.append((self.out.signals, result.signals))
+        if result.decision is not None:
+            sends.append((self.out.decisions, result.decision))
+        # Directives before the handoff: disclosure and status reach the customer first.
+        sends.extend((self.out.directives, d) for d in result.directives)
+        if result.handoff is not None:
+            sends.append((self.out.handoffs, result.handoff))
+            log.info(
+                "handoff.requested",
+                handoff_id=result.handoff.handoff_id,
+                queue=result.handoff.routing.queue,
+                priority=result.handoff.routing.priority,
+            )
+        for topic, model in sends:
+            await self.send(topic, key, encode(model))
+
+    async def _dead_letter(self, rejected: Rejected, msg: Any, now: datetime) -> None:
+        """Publish a rejected input with its reason; the partition keeps flowing."""
+        letter = dead_letter(
+            rejected,
+            stage="detect",
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=msg.key,
+            value=msg.value,
+            now=now,
+        )
+        log.warning("turn.rejected", reason=rejected.reason, offset=msg.offset)
+        await self.send(self.out.deadletter, msg.key, encode(letter))
+
+    async def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Queue one record on the app's producer (or the injected sender in stage tests)."""
+        if self._sender is not None:
+            await self._sender(topic, key, value)
+        else:
+            await self.app.producer.send(topic, key, value, None, None, None)

@@ -1,0 +1,164 @@
+"""The `warmhandoff` command: one entry point for every user-facing operation.
+
+Each subcommand has --help, exits non-zero with a one-line reason on bad input and never
+prints a traceback for a user error (a `WarmhandoffError`, a policy error, a missing file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .errors import WarmhandoffError
+from .policy.loader import PolicyError
+from .settings import Settings, load_settings
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run the subcommand, turn user errors into one-line messages."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        return handler(args)
+    except (WarmhandoffError, PolicyError, OSError) as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        _fail(f"invalid settings: {_first_error(exc)}")
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_USER_ERROR
+
+
+def _fail(message: str) -> None:
+    """Print a one-line error to stderr."""
+    first = message.strip().splitlines()[0] if message.strip() else "error"
+    extra = message.strip().splitlines()[1:]
+    print(f"warmhandoff: error: {first}", file=sys.stderr)
+    for line in extra:
+        print(f"  {line}", file=sys.stderr)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, with the command line's overrides."""
+    overrides: dict[str, object] = {}
+    if getattr(args, "bootstrap", None):
+        overrides["bootstrap_servers"] = args.bootstrap
+    if getattr(args, "policy", None):
+        overrides["policy_file"] = args.policy
+    return load_settings(**overrides)
+
+
+def _cmd_broker(args: argparse.Namespace) -> int:
+    from .broker import run_broker_forever
+
+    return run_broker_forever(_settings(args))
+
+
+def _cmd_topics(args: argparse.Namespace) -> int:
+    from .topics import apply_topics, check_topics, load_topics
+
+    settings = _settings(args)
+    topics = load_topics(settings.topics_file, prefix=settings.topic_prefix, app_id=settings.app_id)
+    action = apply_topics if args.action == "apply" else check_topics
+    report = asyncio.run(action(topics, settings))
+    for name in report.created:
+        print(f"created  {name}")
+    for name in report.in_sync:
+        print(f"ok       {name}")
+    for drift in report.drift:
+        print(f"{drift.severity:<8} {drift.topic}: {drift.hint}")
+    return 0 if report.ok else 1
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from .worker import run_worker
+
+    return run_worker(_settings(args))
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from .policy.loader import load_policy
+    from .replay import dumps, replay
+
+    policy = load_policy(args.policy)
+    source = sys.stdin.buffer if args.file in (None, "-") else Path(args.file).open("rb")  # noqa: SIM115
+    out = sys.stdout.buffer
+    with source:
+        for line in replay(source, policy):
+            out.write(dumps(line))
+    out.flush()
+    return 0
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    from .policy.loader import policy_check
+
+    ok, message = policy_check(Path(args.file))
+    print(message, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(conversations=args.conversations, rate=args.rate, seed=args.seed)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warmhandoff",
+        description="Decide when a bot hands a customer to a human, and carry the handoff.",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run the whole pipeline on simulated bots and summarise")
+    p.add_argument("--conversations", type=int, default=300, help="conversations to simulate")
+    p.add_argument("--rate", type=float, default=150.0, help="turns per second offered")
+    p.add_argument("--seed", type=int, default=7, help="seed of the simulated traffic")
+    p.set_defaults(handler=_cmd_demo)
+
+    p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
+    p.add_argument("--bootstrap", help="host:port to listen on (default from settings)")
+    p.set_defaults(handler=_cmd_broker)
+
+    p = sub.add_parser("topics", help="create or check the topics in topics.yaml")
+    p.add_argument("action", choices=["apply", "check"])
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
+    p.set_defaults(handler=_cmd_topics)
+
+    p = sub.add_parser("worker", help="run a pipeline worker")
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
+    p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
+    p.set_defaults(handler=_cmd_worker)
+
+    p = sub.add_parser("replay", help="run the pipeline offline on turn events (JSON lines)")
+    p.add_argument("file", nargs="?", help="input file, or - for stdin (default)")
+    p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
+    p.set_defaults(handler=_cmd_replay)
+
+    p = sub.add_parser("policy", help="policy tools")
+    psub = p.add_subparsers(title="policy commands", metavar="ACTION")
+    pc = psub.add_parser("check", help="validate a policy file")
+    pc.add_argument("file", help="the policy YAML file")
+    pc.set_defaults(handler=_cmd_policy)
+    return parser
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Detect stage logic: one turn plus the conversation's state → `Signals`.
+
+Text-level detectors live in `detect/` (sentiment, explicit human request, risk, language,
+cues, repetition, redaction, entities); this module combines them with what the conversation
+remembers (trend, streaks, repeats) and updates the state. It is pure: no Faust, no Kafka;
+the stream and `warmhandoff replay` call exactly this.
+
+The raw text is redacted here, first thing; only the redacted text is kept in the state.
+"""
+
+from __future__ import annotations
+
+from .conversation import (
+    MAX_FINGERPRINTS,
+    MAX_INTENTS,
+    MAX_STEPS,
+    ConversationState,
+    merge_entities,
+    remember,
+)
+from .detect.cues import accessibility_needs, dissatisfied, revenue_moments
+from .detect.entities import extract_entities
+from .detect.human_request import is_human_request
+from .detect.language import detect_language, locale_language
+from .detect.redact import redact
+from .detect.repetition import fingerprint, is_repeat
+from .detect.risk import risk_families
+from .detect.sentiment import sentiment
+from .models import BotStatus, Role, Signals, SystemBoundary, Turn
+
+#: Tiers treated as VIP in the signal itself; the policy's `vip` trigger has its own list.
+VIP_TIERS = frozenset({"gold", "platinum", "vip", "premier", "enterprise"})
+
+#: Smoothing of the sentiment trend (weight of the newest customer turn).
+TREND_WEIGHT = 0.4
+
+#: Frustration is a leaky accumulator in [0, 1]: each customer turn keeps this share of it,
+#: dissatisfied turns add to it and clearly satisfied turns take from it.
+FRUSTRATION_KEEP = 0.8
+FRUSTRATION_REPEAT = 0.3
+FRUSTRATION_CUE = 0.35
+FRUSTRATION_FALLBACK = 0.15
+FRUSTRATION_FAILED_ACTION = 0.15
+FRUSTRATION_NEGATIVE = 0.25  # times -sentiment when sentiment is negative
+FRUSTRATION_RELIEF = 0.25  # times sentiment when sentiment is positive
+
+#: Below this share of certainty the language is not trusted for a mismatch.
+LANGUAGE_MIN_CONFIDENCE = 0.8
+LANGUAGE_MIN_CHARS = 12
+
+#: A customer fields value is taken from NLU slots or from entities the detectors found.
+ENTITY_FIELDS = ("order_id", "account_id", "case_id", "invoice_id", "tracking_id")
+
+
+def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Signals:
+    """Update `state` with `turn` and return the turn's signals."""
+    text, redactions = redact(turn.text) if turn.text else ("", 0)
+    state.redactions += redactions
+    state.last_seq = turn.seq
+    state.turns += 1
+    if turn.locale:
+        state.locale = turn.locale
+    if turn.channel:
+        state.channel = turn.channel.value
+    if turn.customer is not None:
+        state.customer = turn.customer.model_dump(exclude_none=True)
+    remember(
+        state.transcript,
+        {"seq": turn.seq, "ts": turn.ts.isoformat(), "role": turn.role.value, "text": text},
+        transcript_turns,
+    )
+    for att in turn.attachments:
+        remember(
+            state.attachments,
+            {"name": att.name, "content_type": att.content_type, "url": att.url},
+            10,
+        )
+
+    intent = turn.nlu.intent if turn.nlu else None
+    confidence = turn.nlu.confidence if turn.nlu else None
+    if intent and intent not in state.intents:
+        remember(state.intents, intent, MAX_INTENTS)
+    _update_fields(state, turn, text)
+    boundary = _update_steps(state, turn)
+    _update_streaks(state, turn, confidence)
+
+    signals = Signals(
+        conversation_id=turn.conversation_id,
+        seq=turn.seq,
+        ts=turn.ts,
+        role=turn.role,
+        channel=turn.channel,
+        confidence=confidence,
+        low_confidence_streak=state.low_confidence_streak,
+        fallback_streak=state.fallback_streak,
+        system_boundary=boundary,
+        intent=intent,
+        bot_language=locale_language(state.locale),
+        **_customer_signals(state),
+    )
+    if turn.role is Role.customer and text:
+        _customer_text_signals(state, signals, text, intent, boundary is not None)
+    else:
+        signals.sentiment_trend = state.sentiment_trend
+        signals.frustration = state.frustration
+        signals.repeat_count = state.repeat_count
+        if intent:
+            signals.risk = list(risk_families("", intent))
+    return signals
+
+
+def _customer_text_signals(
+    state: ConversationState, signals: Signals, text: str, intent: str | None, failed: bool
+) -> None:
+    """Fill the text-derived signals of a customer turn and update trend and frustration."""
+    score = sentiment(text)
+    state.customer_turns += 1
+    if state.customer_turns == 1:
+        state.sentiment_trend = score
+    else:
+        state.sentiment_trend += TREND_WEIGHT * (score - state.sentiment_trend)
+
+    fp = fingerprint(text)
+    repeat = is_repeat(fp, [tuple(p) for p in state.fingerprints])
+    if fp:
+        remember(state.fingerprints, list(fp), MAX_FINGERPRINTS)
+    if repeat:
+        state.repeat_count += 1
+    cue = dissatisfied(text)
+
+    frustration = state.frustration * FRUSTRATION_KEEP
+    if repeat:
+        frustration += FRUSTRATION_REPEAT
+    if cue:
+        frustration += FRUSTRATION_CUE
+    if state.fallback_streak:
+        frustration += FRUSTRATION_FALLBACK
+    if failed:
+        frustration += FRUSTRATION_FAILED_ACTION
+    if score < 0:
+        frustration += FRUSTRATION_NEGATIVE * -score
+    elif not (repeat or cue):
+        frustration -= FRUSTRATION_RELIEF * score
+    state.frustration = min(1.0, max(0.0, frustration))
+
+    language, lang_conf = detect_language(text)
+    bot_language = signals.bot_language
+    signals.sentiment = score
+    signals.sentiment_trend = state.sentiment_trend
+    signals.frustration = state.frustration
+    signals.repeat = repeat
+    signals.repeat_count = state.repeat_count
+    signals.dissatisfied = cue
+    signals.human_request = is_human_request(text)
+    signals.risk = list(risk_families(text, intent))
+    signals.language = language
+    signals.language_confidence = lang_conf
+    signals.language_mismatch = bool(
+        bot_language
+        and language not in ("und", bot_language)
+        and lang_conf >= LANGUAGE_MIN_CONFIDENCE
+        and len(text) >= LANGUAGE_MIN_CHARS
+    )
+    needs = set(accessibility_needs(text)) | set(signals.accessibility)
+    signals.accessibility = sorted(needs)
+    signals.revenue = list(revenue_moments(text, intent))
+
+
+def _customer_signals(state: ConversationState) -> dict[str, object]:
+    """Signals taken from the customer attributes the bot passed along."""
+    customer = state.customer
+    tier = customer.get("tier")
+    return {
+        "tier": tier,
+        "vip": bool(tier and str(tier).lower() in VIP_TIERS),
+        "churn_risk": customer.get("churn_risk"),
+        "lifetime_value": customer.get("lifetime_value"),
+        "accessibility": sorted(customer.get("accessibility", [])),
+    }
+
+
+def _update_fields(state: ConversationState, turn: Turn, text: str) -> None:
+    """Collect ids and fields the human will need (from redacted text and NLU slots)."""
+    found = extract_entities(text) if text else {}
+    if found:
+        merge_entities(state.entities, found)
+        if turn.role is Role.customer:
+            for name in ENTITY_FIELDS:
+                values = found.get(name)
+                if values:
+                    state.fields.setdefault(name, values[0])
+    if turn.nlu is not None:
+        for name, value in turn.nlu.slots.items():
+            state.fields[name] = redact(value)[0]
+    customer = state.customer
+    if customer.get("verified"):
+        state.fields["verified_identity"] = "yes"
+    if customer.get("id"):
+        state.fields.setdefault("customer_id", str(customer["id"]))
+
+
+def _update_steps(state: ConversationState, turn: Turn) -> SystemBoundary | None:
+    """Record what the bot tried; return the system boundary hit on this turn, if any."""
+    if turn.bot is None:
+        return None
+    step = {
+        "seq": turn.seq,
+        "action": turn.bot.action,
+        "status": turn.bot.status.value,
+        "detail": turn.bot.detail,
+    }
+    remember(state.steps, step, MAX_STEPS)
+    if turn.bot.status is BotStatus.ok:
+        return None
+    state.failed_actions += 1
+    return SystemBoundary(action=turn.bot.action, status=turn.bot.status)
+
+
+def _update_streaks(state: ConversationState, turn: Turn, confidence: float | None) -> None:
+    """Consecutive low-confidence and fallback turns (a confident turn ends the streak)."""
+    nlu = turn.nlu
+    if nlu is None:
+        return
+    if nlu.fallback:
+        state.fallback_streak += 1
+    elif nlu.intent is not None:
+        state.fallback_streak = 0
+    if confidence is not None:
+        # The policy owns the threshold; the streak counts turns below a neutral 0.5 so the
+        # signal is meaningful on its own, and the policy also sees the raw confidence.
+        if confidence < LOW_CONFIDENCE:
+            state.low_confidence_streak += 1
+        else:
+            state.low_confidence_streak = 0
+
+
+LOW_CONFIDENCE = 0.5

@@ -1,0 +1,40 @@
+"""Errors warmhandoff raises on purpose.
+
+Every error carries a one-line message written for the person running the command, so the
+CLI can print `str(error)` and exit non-zero without a traceback. `retriable` says whether
+trying again later may succeed (the aiokafka convention).
+"""
+
+from __future__ import annotations
+
+
+class WarmhandoffError(Exception):
+    """Base of every error warmhandoff raises on purpose."""
+
+    retriable: bool = False
+
+    def __init__(self, message: str) -> None:
+        # One line only: the CLI prints it as is.
+        self.message = " ".join(message.split())
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(WarmhandoffError):
+    """A setting, topics file or policy file is invalid."""
+
+
+class BrokerUnavailableError(WarmhandoffError):
+    """No Kafka broker answers, and none could be started."""
+
+    retriable = True
+
+
+class TopicDriftError(WarmhandoffError):
+    """Topics on the broker do not match topics.yaml."""
+
+
+class UnknownTopicError(WarmhandoffError, KeyError):
+    """Code asked for a logical topic that topics.yaml does not declare."""

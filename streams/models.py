@@ -1,0 +1,432 @@
+"""Wire models: the JSON value of every topic in topics.yaml.
+
+Every model carries `schema_version`. Inputs the project owns (turn events, handoff events,
+agent presence) forbid unknown fields so a typo is a dead letter with a reason, not a
+silently ignored field; bots put their own data under `metadata`. Changes to published
+models are additive only: new optional fields, never a renamed or retyped one (README,
+"Schema evolution").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+MAX_TEXT_CHARS = 20_000
+MAX_ATTACHMENTS = 20
+
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+Short = Annotated[str, Field(max_length=200)]
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Channel(StrEnum):
+    chat = "chat"
+    voice = "voice"
+    email = "email"
+    sms = "sms"
+    social = "social"
+
+
+class Role(StrEnum):
+    customer = "customer"
+    bot = "bot"
+    agent = "agent"
+    system = "system"
+
+
+class BotStatus(StrEnum):
+    ok = "ok"
+    failed = "failed"
+    not_permitted = "not_permitted"
+    unavailable = "unavailable"
+
+
+class _In(BaseModel):
+    """An input the project owns: strict about unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Out(BaseModel):
+    """An output the project publishes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- conversation.turns ---------------------------------------------------------------
+
+
+class Customer(_In):
+    id: Short | None = None
+    tier: Short | None = None
+    verified: bool | None = None
+    churn_risk: Unit | None = None
+    lifetime_value: Annotated[float, Field(ge=0.0)] | None = None
+    accessibility: Annotated[list[Short], Field(max_length=20)] = []
+    segment: Short | None = None
+
+
+class Nlu(_In):
+    intent: Short | None = None
+    confidence: Unit | None = None
+    fallback: bool = False
+    slots: Annotated[dict[Short, Short], Field(max_length=50)] = {}
+
+
+class BotAction(_In):
+    action: Short
+    status: BotStatus = BotStatus.ok
+    detail: Short | None = None
+
+
+class Attachment(_In):
+    name: Short
+    url: Annotated[str, Field(max_length=2000)] | None = None
+    content_type: Short | None = None
+    size_bytes: Annotated[int, Field(ge=0)] | None = None
+
+
+class Turn(_In):
+    """One conversation turn, published by a bot on `conversation.turns`."""
+
+    schema_version: Literal[1] = 1
+    event_id: Id | None = None
+    conversation_id: Id
+    seq: Annotated[int, Field(ge=0, le=2**53)]
+    ts: AwareDatetime
+    channel: Channel | None = None
+    role: Role
+    text: Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+    locale: Annotated[str, Field(max_length=35)] | None = None
+    customer: Customer | None = None
+    nlu: Nlu | None = None
+    bot: BotAction | None = None
+    journey_stage: Short | None = None
+    attachments: Annotated[list[Attachment], Field(max_length=MAX_ATTACHMENTS)] = []
+    metadata: Annotated[dict[Short, str | int | float | bool | None], Field(max_length=50)] = {}
+
+
+# --- conversation.signals -------------------------------------------------------------
+
+
+class SystemBoundary(_Out):
+    action: str
+    status: BotStatus
+
+
+class Signals(_Out):
+    """Detector output for one turn. Scores are in fixed ranges so thresholds are portable."""
+
+    schema_version: Literal[1] = 1
+    conversation_id: str
+    seq: int
+    ts: datetime
+    role: Role
+    channel: Channel | None = None
+    sentiment: float = 0.0  # [-1, 1], this turn (customer turns only; 0 otherwise)
+    sentiment_trend: float = 0.0  # smoothed customer sentiment over the conversation
+    frustration: float = 0.0  # [0, 1], conversation-level dissatisfaction
+    human_request: bool = False
+    confidence: float | None = None  # the bot's NLU confidence for this turn
+    low_confidence_streak: int = 0
+    fallback_streak: int = 0
+    repeat: bool = False  # customer repeated or rephrased an earlier turn
+    repeat_count: int = 0
+    dissatisfied: bool = False  # explicit cue: "not working", "that's wrong", ...
+    risk: list[str] = []  # families without the `risk.` prefix
+    vip: bool = False
+    tier: str | None = None
+    churn_risk: float | None = None
+    lifetime_value: float | None = None
+    language: str = "und"  # ISO 639-1, "und" when the text is too short to tell
+    language_confidence: float = 0.0
+    bot_language: str | None = None  # from the turn's locale
+    language_mismatch: bool = False
+    accessibility: list[str] = []
+    system_boundary: SystemBoundary | None = None
+    revenue: list[str] = []  # purchase, upgrade, retention
+    intent: str | None = None
+
+
+# --- escalation.decisions -------------------------------------------------------------
+
+
+class Action(StrEnum):
+    """What the pipeline did on a turn (replay's `action`)."""
+
+    none = "none"  # nothing to do
+    clarify = "clarify"  # low confidence: the bot asks a clarifying question first
+    gather = "gather"  # escalation decided; the bot collects required fields first
+    escalate = "escalate"  # handoff request produced
+    owned = "owned"  # a human owns the conversation: the bot assists, nothing escalates
+
+
+class TriggerHit(_Out):
+    code: str
+    value: float | str | bool | list[str] | None
+    threshold: float | str | list[str] | None = None
+
+
+class Routing(_Out):
+    queue: str
+    skills: list[str] = []
+    language: str | None = None
+    entitlement: str | None = None
+    channel: Channel | None = None
+    priority: int
+    sla_seconds: int
+    sla_target: float
+    sla_deadline: datetime
+
+
+class Decision(_Out):
+    schema_version: Literal[1] = 1
+    decision_id: str
+    conversation_id: str
+    seq: int
+    ts: datetime  # the turn's timestamp
+    action: Action
+    reason: str
+    triggers: list[TriggerHit] = []
+    priority: int | None = None
+    queue: str | None = None
+    skills: list[str] = []
+    missing_fields: list[str] = []
+    handoff_id: str | None = None
+    policy_version: str
+    signals: Signals
+
+
+# --- handoff.requests -----------------------------------------------------------------
+
+
+class TranscriptLine(_Out):
+    seq: int
+    ts: datetime
+    role: Role
+    text: str  # redacted
+
+
+class Step(_Out):
+    seq: int
+    action: str
+    status: BotStatus
+    detail: str | None = None
+
+
+class Identity(_Out):
+    customer_id: str | None = None
+    verified: bool = False
+    tier: str | None = None
+
+
+class Summary(_Out):
+    wants: str
+    tried: str
+    why: str
+    text: str
+
+
+class Bundle(_Out):
+    transcript: list[TranscriptLine]
+    entities: dict[str, list[str]]
+    identity: Identity
+    steps_tried: list[Step]
+    intents: list[str] = []
+    summary: Summary
+    next_steps: list[str]
+    fields: dict[str, str] = {}
+    missing_fields: list[str] = []
+    disclosure_shown: bool = False
+    attachments: list[dict[str, str | None]] = []
+    accessibility: list[str] = []
+    redactions: int = 0
+
+
+class WaitEstimate(_Out):
+    low_seconds: int
+    high_seconds: int
+    method: str
+
+
+class HandoffRequest(_Out):
+    schema_version: Literal[1] = 1
+    handoff_id: str
+    conversation_id: str
+    escalation_number: int
+    decision_id: str
+    created_at: datetime
+    turn_ts: datetime  # the turn that completed the decision (latency is measured from it)
+    first_unmet_need_at: datetime  # the SLA clock starts here
+    channel: Channel | None = None
+    triggers: list[TriggerHit]
+    routing: Routing
+    wait: WaitEstimate
+    policy_version: str
+    bundle: Bundle
+
+
+# --- bot.directives -------------------------------------------------------------------
+
+
+class DirectiveType(StrEnum):
+    status = "status"  # tell the customer where they stand and the wait
+    gather = "gather"  # ask for the listed fields
+    disclose = "disclose"  # show the disclosure text before the transfer
+    clarify = "clarify"  # ask a clarifying question
+    pause = "pause"  # stop answering: a human owns the conversation (assist mode)
+    resume = "resume"  # the bot owns the conversation again
+
+
+class Directive(_Out):
+    schema_version: Literal[1] = 1
+    directive_id: str
+    conversation_id: str
+    type: DirectiveType
+    ts: datetime
+    seq: int  # the turn that caused it
+    handoff_id: str | None = None
+    message: str  # a customer-facing text the bot may use as is
+    fields: list[str] = []
+    queue: str | None = None
+    wait: WaitEstimate | None = None
+    position: int | None = None
+
+
+# --- deadletter -----------------------------------------------------------------------
+
+
+class DeadLetter(_Out):
+    schema_version: Literal[1] = 1
+    reason: str  # a short code: not_utf8, not_json, invalid, too_large, unsupported_version
+    error: str  # what exactly is wrong (no customer text)
+    stage: str
+    source_topic: str
+    partition: int
+    offset: int
+    key_b64: str | None = None
+    value_b64: str  # the original bytes, redacted of card numbers where decodable
+    received_at: datetime
+
+
+# --- handoff.events, agent.presence, queue.health, alerts, learning.examples ----------
+
+
+class HandoffEventType(StrEnum):
+    delivered = "delivered"
+    queued = "queued"
+    offered = "offered"
+    accepted = "accepted"
+    resolved = "resolved"
+    abandoned = "abandoned"
+    cancelled = "cancelled"
+    failed = "failed"
+    handed_back = "handed_back"
+    csat = "csat"
+
+
+class HandoffEvent(_In):
+    schema_version: Literal[1] = 1
+    event_id: Id
+    handoff_id: Id
+    conversation_id: Id
+    type: HandoffEventType
+    ts: AwareDatetime
+    source: Short
+    agent_id: Short | None = None
+    queue: Short | None = None
+    reason: Short | None = None
+    csat: Annotated[int, Field(ge=1, le=5)] | None = None
+
+
+class PresenceState(StrEnum):
+    available = "available"
+    busy = "busy"
+    away = "away"
+    offline = "offline"
+
+
+class AgentPresence(_In):
+    schema_version: Literal[1] = 1
+    agent_id: Id
+    ts: AwareDatetime
+    state: PresenceState
+    skills: Annotated[dict[Short, Annotated[int, Field(ge=1, le=10)]], Field(max_length=100)] = {}
+    languages: Annotated[list[Short], Field(max_length=50)] = []
+    channels: Annotated[list[Channel], Field(max_length=5)] = []
+    capacity: Annotated[int, Field(ge=0, le=100)] = 1
+    active: Annotated[int, Field(ge=0)] = 0
+    tiers: Annotated[list[Short], Field(max_length=20)] = []
+
+
+class QueueHealth(_Out):
+    schema_version: Literal[1] = 1
+    queue: str
+    ts: datetime
+    waiting: int
+    oldest_wait_seconds: float
+    agents_available: int
+    service_level: float | None
+    sla_target: float
+    sla_seconds: int
+
+
+class Alert(_Out):
+    schema_version: Literal[1] = 1
+    alert_id: str
+    ts: datetime
+    kind: str
+    severity: Literal["info", "warning", "critical"]
+    queue: str | None = None
+    message: str
+
+
+class LearningExample(_Out):
+    schema_version: Literal[1] = 1
+    example_id: str
+    conversation_id: str
+    decision_id: str
+    handoff_id: str | None = None
+    label: str
+    features: dict[str, Any]
+    outcome: dict[str, Any] = {}
+
+
+# --- replay ---------------------------------------------------------------------------
+
+
+class ReplayLine(_Out):
+    """One line of `warmhandoff replay` output (DESIGN.md, "Offline replay")."""
+
+    conversation_id: str | None
+    seq: int | None
+    action: Action | Literal["rejected"]
+    triggers: list[str] = []
+    priority: int | None = None
+    queue: str | None = None
+    handoff_id: str | None = None
+    missing_fields: list[str] = []
+    reason: str | None = None
+    signals: dict[str, Any] = {}
+
+
+TOPIC_MODELS: dict[str, type[BaseModel]] = {
+    "conversation.turns": Turn,
+    "conversation.signals": Signals,
+    "escalation.decisions": Decision,
+    "handoff.requests": HandoffRequest,
+    "bot.directives": Directive,
+    "handoff.events": HandoffEvent,
+    "agent.presence": AgentPresence,
+    "queue.health": QueueHealth,
+    "alerts": Alert,
+    "learning.examples": LearningExample,
+    "deadletter": DeadLetter,
+}
+"""The value model of every public topic, by its logical name in topics.yaml."""

@@ -1,0 +1,122 @@
+"""Checks that need the whole policy document, not one field.
+
+Names must refer to something declared (a rule's queue, an overflow, a language route),
+rule names must be unique, verified queues need a disclosure. These run on the raw YAML
+data, tolerating any shape, so the loader can report them together with schema errors in
+one pass; `Policy` runs them again on validated data so no inconsistent policy can exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+
+
+class ReferenceErrors(ValueError):
+    """Raised by `Policy` validation; carries the problems `reference_problems` found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """A ` (did you mean 'x'?)` hint for a misspelt name, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def reference_problems(data: Mapping[str, object]) -> list[str]:
+    """Every cross-reference problem in a policy document, each as `path: what is wrong`."""
+    problems: list[str] = []
+    queues = _mapping(data.get("queues"))
+
+    def refer(path: str, name: object) -> None:
+        if isinstance(name, str) and name not in queues:
+            known = [str(q) for q in queues]
+            hint = suggest(name, known) or (f" (queues: {', '.join(known)})" if known else "")
+            problems.append(f"{path}: unknown queue {name!r}{hint}")
+
+    first_at: dict[str, int] = {}
+    for i, rule in _items(data.get("rules")):
+        name = rule.get("name")
+        if isinstance(name, str):
+            if name in first_at:
+                first = first_at[name]
+                problems.append(
+                    f"rules[{i}].name: duplicate rule name {name!r} (first at rules[{first}])"
+                )
+            first_at.setdefault(name, i)
+        refer(f"rules[{i}].queue", rule.get("queue"))
+        problems.extend(_condition_problems(f"rules[{i}].when", rule.get("when")))
+    for i, boost in _items(data.get("priority_boosts")):
+        problems.extend(_condition_problems(f"priority_boosts[{i}].when", boost.get("when")))
+
+    for name, queue in queues.items():
+        if not isinstance(queue, Mapping):
+            continue
+        overflow = queue.get("overflow")
+        if overflow == name:
+            problems.append(f"queues.{name}.overflow: a queue cannot overflow to itself")
+        else:
+            refer(f"queues.{name}.overflow", overflow)
+        if queue.get("verified") is True and not queue.get("disclosure"):
+            problems.append(
+                f"queues.{name}.disclosure: required because the queue is verified "
+                "(the text the customer sees before the transfer)"
+            )
+    problems.extend(_overflow_loops(queues))
+
+    refer("defaults.queue", _mapping(data.get("defaults")).get("queue"))
+    for language, name in _mapping(data.get("language_routing")).items():
+        if not isinstance(language, str):
+            continue  # a schema error (YAML read `no` as false)
+        refer(f"language_routing.{language}", name)
+        languages = _mapping(queues.get(name) if isinstance(name, str) else None).get("languages")
+        if isinstance(languages, list) and languages and language not in languages:
+            problems.append(
+                f"language_routing.{language}: queue {name!r} does not list {language!r} "
+                "in its languages"
+            )
+    return problems
+
+
+def _condition_problems(path: str, when: object) -> list[str]:
+    when = _mapping(when)
+    codes, least = when.get("any"), when.get("min_triggers")
+    if isinstance(codes, list) and codes and isinstance(least, int) and least > len(codes):
+        return [
+            f"{path}.min_triggers: {least} can never match, `any` lists only {len(codes)} "
+            f"trigger{'s' if len(codes) > 1 else ''}"
+        ]
+    return []
+
+
+def _overflow_loops(queues: Mapping[object, object]) -> list[str]:
+    def overflow_of(name: object) -> object:
+        return _mapping(queues.get(name)).get("overflow")
+
+    problems: list[str] = []
+    reported: set[object] = set()
+    for start in queues:
+        chain, name = [start], overflow_of(start)
+        while name in queues and name not in chain and name != start:
+            chain.append(name)
+            name = overflow_of(name)
+        # Self-overflow is reported on its own; report each longer loop once.
+        if name == start and len(chain) > 1 and not reported.intersection(chain):
+            reported.update(chain)
+            loop = " -> ".join(str(q) for q in [*chain, start])
+            problems.append(f"queues.{start}.overflow: overflow loops back: {loop}")
+    return problems
+
+
+def _mapping(value: object) -> Mapping[object, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: object) -> list[tuple[int, Mapping[object, object]]]:
+    """The mappings in a list, with their positions (anything else is a schema error)."""
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, Mapping)]

@@ -1,0 +1,246 @@
+"""Read, validate and explain a policy file.
+
+The file is plain data: it is parsed with PyYAML's safe loader (no tags that build Python
+objects, no expressions), duplicate keys are errors rather than a silent last-one-wins,
+and every problem is reported at once as `FILE: path.to.field: what is wrong` so CX
+operations can fix a file in one go.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from .checks import ReferenceErrors, reference_problems, suggest
+from .exceptions import PolicyError
+from .model import Policy
+
+DEFAULT_SOURCE = "default.yaml"
+MAX_POLICY_BYTES = 1_000_000  # a policy is a page of settings; anything larger is a mistake
+
+__all__ = ["PolicyError", "load_policy", "parse_policy", "policy_check"]
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """Load and validate the policy at `path`, or the packaged default when None."""
+    if path is None:
+        text = resources.files(__package__).joinpath(DEFAULT_SOURCE).read_text("utf-8")
+        return parse_policy(text, DEFAULT_SOURCE)
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError(source, [f"cannot read the file: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError(source, [f"the file is larger than {MAX_POLICY_BYTES} bytes"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(source, [f"not UTF-8 text (byte {exc.start})"]) from None
+    return parse_policy(text, source)
+
+
+def parse_policy(text: str, source: str) -> Policy:
+    """Validate policy YAML `text`; `source` names the file in error messages."""
+    data = _parse_yaml(text, source)
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        problems: list[str] = []
+        references: list[str] = []
+        for error in exc.errors():
+            found = error.get("ctx", {}).get("error")
+            if isinstance(found, ReferenceErrors):
+                references = found.problems
+            else:
+                problems.append(_describe(error))
+        # Policy checks references only once every field is valid; report them anyway.
+        raise PolicyError(source, problems + (references or reference_problems(data))) from None
+
+
+def policy_check(path: Path) -> tuple[bool, str]:
+    """Check a policy file for `warmhandoff policy check`: (ok, summary or every problem)."""
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        return False, str(exc)
+    triggers = policy.triggers.by_code()
+    enabled = [code for code, t in triggers.items() if t.enabled]
+    mandatory = [code for code in enabled if triggers[code].mandatory]
+    learned = policy.triggers.learned
+    learned_state = learned.mode.value if learned.enabled else "off"
+    return True, (
+        f"{path}: ok: policy version {policy.version}: {len(policy.rules)} rules, "
+        f"{len(policy.queues)} queues, {len(enabled)} of {len(triggers)} triggers enabled "
+        f"(mandatory: {', '.join(mandatory) or 'none'}; learned: {learned_state})"
+    )
+
+
+# --- YAML -------------------------------------------------------------------------------
+
+
+class _PolicyYamlLoader(yaml.SafeLoader):
+    """The safe loader, plus an error on duplicate keys (YAML would keep the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor`: merged keys may be overridden, that is the point
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line)
+            except TypeError:
+                continue  # an unhashable key: the safe loader reports it below
+            if first != key_node.start_mark.line:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first on line {first + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+_TAG = re.compile(r"constructor for the tag '([^']*)'")
+
+
+def _parse_yaml(text: str, source: str) -> dict[str, Any]:
+    try:
+        data = yaml.load(text, Loader=_PolicyYamlLoader)  # a SafeLoader subclass: no Python objects
+    except yaml.MarkedYAMLError as exc:
+        raise PolicyError(source, [_yaml_problem(exc)]) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(source, [f"not valid YAML: {exc}"]) from None
+    if data is None:
+        raise PolicyError(source, ["the file is empty"])
+    if not isinstance(data, dict):
+        raise PolicyError(
+            source, [f"(top level): must be a mapping of policy sections, got {_kind(data)}"]
+        )
+    return data
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(unknown position)"
+    problem = exc.problem or "invalid YAML"
+    tag = _TAG.search(problem)
+    if tag:
+        problem = f"tag {tag.group(1)!r} is not allowed: a policy is plain data"
+    elif isinstance(exc, yaml.constructor.ConstructorError) and "duplicate key" in problem:
+        pass
+    else:
+        context = f" ({exc.context})" if exc.context else ""
+        problem = f"YAML syntax error: {problem}{context}"
+    return f"{where}: {problem}"
+
+
+# --- pydantic errors --------------------------------------------------------------------
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed in the mapping that holds the field at `loc`."""
+    annotation: object = Policy
+    for part in loc[:-1]:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = {f.alias or n: f for n, f in annotation.model_fields.items()}
+            if not isinstance(part, str) or part not in fields:
+                return []
+            annotation = fields[part].annotation
+        elif get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+        else:
+            return []
+    model = _unwrap(annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or n for n, f in model.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: object) -> object:
+    """The type inside Annotated[...] and `X | None`."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) in (Union, UnionType):
+            options = [a for a in get_args(annotation) if a is not type(None)]
+            if len(options) != 1:
+                return annotation
+            annotation = options[0]
+        else:
+            return annotation
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One pydantic error as `path: what is wrong`, in CX operations' words."""
+    loc = error["loc"]
+    kind, value = error["type"], error.get("input")
+    ctx = error.get("ctx", {})
+    if kind == "missing":
+        what = "required field is missing"
+    elif kind == "extra_forbidden":
+        key = str(loc[-1]) if loc else ""
+        what = f"unknown field{suggest(key, _keys_at(loc))}"
+    elif kind in {"value_error", "assertion_error"}:
+        what = str(ctx.get("error", error["msg"]))
+    elif kind == "string_type":
+        hint = "; YAML reads yes/no/on/off as true/false" if isinstance(value, bool) else ""
+        what = f"must be text, got {_shown(value)} (quote it in YAML{hint})"
+    elif kind in {"bool_type", "bool_parsing"}:
+        what = f"must be true or false, got {_shown(value)}"
+    elif kind in {"int_type", "int_parsing", "int_from_float"}:
+        what = f"must be a whole number, got {_shown(value)}"
+    elif kind in {"float_type", "float_parsing"}:
+        what = f"must be a number, got {_shown(value)}"
+    elif kind in {"list_type", "tuple_type"}:
+        what = f"must be a list, got {_kind(value)}"
+    elif kind in {"dict_type", "model_type", "model_attributes_type"}:
+        what = f"must be a mapping, got {_kind(value)}"
+    elif kind == "enum":
+        expected = ctx.get("expected", "")
+        what = f"must be one of {expected}, got {_shown(value)}"
+    elif kind == "too_short":
+        least = ctx.get("min_length", 1)
+        what = f"must have at least {least} entr{'y' if least == 1 else 'ies'}"
+    elif kind == "string_too_short":
+        what = "must not be empty"
+    elif kind in {"too_long", "string_too_long"}:
+        what = f"is too long (at most {ctx.get('max_length')})"
+    else:
+        what = f"{error['msg']}, got {_shown(value)}"
+    if len(loc) >= 2 and loc[-1] == "[key]":
+        # pydantic reports a bad key by position-like value; show the key as YAML wrote it.
+        key = str(value).lower() if isinstance(value, bool) else str(value)
+        return f"{_path((*loc[:-2], key))} (key): {what}"
+    return f"{_path(loc)}: {what}"
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: object) -> str:
+    names = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", type(None): "null"}
+    return names.get(type(value), f"{type(value).__name__} {_shown(value)}")

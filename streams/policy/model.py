@@ -1,0 +1,352 @@
+"""The escalation policy file, as pydantic models.
+
+CX operations own this file (default.yaml is the shipped example and documents every
+field). Every model forbids unknown fields so a misspelt key is an error, not a silently
+ignored setting. Field validators raise ValueError with the exact wording the loader shows
+(`must be between -1 and 1, got 3`); checks that need the whole document (does that queue
+exist?) live in checks.py. `Policy.compiled` holds the lookup tables `decide` uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ..models import BotStatus, Channel
+from .checks import ReferenceErrors, reference_problems, suggest
+from .hours import parse_hours
+
+if TYPE_CHECKING:
+    from .compiled import CompiledPolicy
+
+TRIGGER_CODES = (
+    "human_request",
+    "negative_sentiment",
+    "frustration",
+    "low_confidence",
+    "repeated_fallback",
+    "risk.payments",
+    "risk.cancellation",
+    "risk.identity",
+    "risk.fraud",
+    "risk.compliance",
+    "vip",
+    "churn_risk",
+    "language_mismatch",
+    "accessibility",
+    "system_boundary",
+    "revenue_opportunity",
+    "learned",
+)
+"""Every trigger code, in the order triggers are evaluated and reported."""
+
+REVENUE_KINDS = ("purchase", "upgrade", "retention")
+
+
+def _show(value: float) -> str:
+    return f"{value:g}"
+
+
+def _between(low: float, high: float) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {_show(low)} and {_show(high)}, got {_show(value)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _matches(pattern: str, what: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _known_trigger(code: str) -> str:
+    if code not in TRIGGER_CODES:
+        raise ValueError(f"unknown trigger {code!r}{suggest(code, TRIGGER_CODES)}")
+    return code
+
+
+def _valid_hours(text: str) -> str:
+    parse_hours(text)
+    return text
+
+
+Score = Annotated[float, _between(-1, 1)]
+Unit = Annotated[float, _between(0, 1)]
+Priority = Annotated[int, _between(1, 5)]
+Count = Annotated[int, _between(0, 100)]
+Seconds = Annotated[int, _between(0, 86_400)]
+# Names end up in metric labels and CRM routing keys: keep them plain.
+Name = Annotated[str, _matches(r"[a-z][a-z0-9_]{0,63}", "name (lower case, digits, _)")]
+Language = Annotated[str, _matches(r"[a-z]{2,3}", "ISO 639-1 language code such as 'es'")]
+Label = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+TriggerCode = Annotated[str, AfterValidator(_known_trigger)]
+Hours = Annotated[str, AfterValidator(_valid_hours)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Effect(StrEnum):
+    escalate = "escalate"  # can start a handoff on its own
+    priority = "priority"  # never escalates alone; counts in rules and priority boosts
+
+
+class LearnedMode(StrEnum):
+    shadow = "shadow"  # scored and recorded by the caller, never fires
+    active = "active"
+
+
+# --- triggers ---------------------------------------------------------------------------
+
+
+class Trigger(_Strict):
+    """Settings every trigger shares."""
+
+    enabled: bool = True
+    mandatory: bool = False  # escalates regardless: skips clarify-first and learned holds
+    effect: Effect = Effect.escalate
+
+
+class HumanRequestTrigger(Trigger):
+    mandatory: bool = True
+
+
+class ComplianceTrigger(Trigger):
+    mandatory: bool = True
+
+
+class NegativeSentimentTrigger(Trigger):
+    threshold: Score = -0.6  # fires when this turn's sentiment <= threshold
+    trend_threshold: Score | None = None  # also fires when sentiment_trend <= this
+
+
+class FrustrationTrigger(Trigger):
+    threshold: Unit = 0.7  # fires when frustration >= threshold
+
+
+class LowConfidenceTrigger(Trigger):
+    threshold: Unit = 0.45  # fires when the bot's confidence < threshold
+    clarify_first: bool = True
+    max_clarifications: Count = 1
+
+
+class RepeatedFallbackTrigger(Trigger):
+    min_streak: Annotated[int, _between(1, 100)] = 2
+
+
+class VipTrigger(Trigger):
+    effect: Effect = Effect.priority
+    tiers: list[Label] = []
+    min_lifetime_value: Annotated[float, _between(0, 1e12)] | None = None
+    detector_flag: bool = True  # also honour Signals.vip set by the detect stage
+
+
+class ChurnRiskTrigger(Trigger):
+    effect: Effect = Effect.priority
+    threshold: Unit = 0.7  # fires when churn_risk >= threshold
+
+
+class LanguageMismatchTrigger(Trigger):
+    min_confidence: Unit = 0.5  # of the language identification
+
+
+class AccessibilityTrigger(Trigger):
+    needs: list[Label] = []  # needs that require a human; empty: any need
+
+
+class SystemBoundaryTrigger(Trigger):
+    statuses: Annotated[list[BotStatus], Field(min_length=1)] = [
+        BotStatus.failed,
+        BotStatus.not_permitted,
+        BotStatus.unavailable,
+    ]
+
+    @model_validator(mode="after")
+    def _no_ok(self) -> SystemBoundaryTrigger:
+        if BotStatus.ok in self.statuses:
+            raise ValueError("statuses: 'ok' is not a system boundary")
+        return self
+
+
+class RevenueTrigger(Trigger):
+    kinds: Annotated[list[Label], Field(min_length=1)] = list(REVENUE_KINDS)
+
+
+class LearnedTrigger(_Strict):
+    """A model's escalation score; shadow by default so it changes nothing until switched on."""
+
+    enabled: bool = True
+    mode: LearnedMode = LearnedMode.shadow
+    threshold: Unit = 0.8  # active: fires when score >= threshold
+    # Active: a score below this holds back non-mandatory escalations (never mandatory ones).
+    suppress_below: Unit | None = None
+
+    @model_validator(mode="after")
+    def _suppress_below_threshold(self) -> LearnedTrigger:
+        if self.suppress_below is not None and self.suppress_below >= self.threshold:
+            raise ValueError(
+                f"suppress_below ({_show(self.suppress_below)}) must be below "
+                f"threshold ({_show(self.threshold)})"
+            )
+        return self
+
+
+class Triggers(_Strict):
+    """One entry per trigger code; an omitted trigger runs with the defaults shown here."""
+
+    human_request: HumanRequestTrigger = HumanRequestTrigger()
+    negative_sentiment: NegativeSentimentTrigger = NegativeSentimentTrigger()
+    frustration: FrustrationTrigger = FrustrationTrigger()
+    low_confidence: LowConfidenceTrigger = LowConfidenceTrigger()
+    repeated_fallback: RepeatedFallbackTrigger = RepeatedFallbackTrigger()
+    risk_payments: Trigger = Field(default_factory=Trigger, alias="risk.payments")
+    risk_cancellation: Trigger = Field(default_factory=Trigger, alias="risk.cancellation")
+    risk_identity: Trigger = Field(default_factory=Trigger, alias="risk.identity")
+    risk_fraud: Trigger = Field(default_factory=Trigger, alias="risk.fraud")
+    risk_compliance: ComplianceTrigger = Field(
+        default_factory=ComplianceTrigger, alias="risk.compliance"
+    )
+    vip: VipTrigger = VipTrigger()
+    churn_risk: ChurnRiskTrigger = ChurnRiskTrigger()
+    language_mismatch: LanguageMismatchTrigger = LanguageMismatchTrigger()
+    accessibility: AccessibilityTrigger = AccessibilityTrigger()
+    system_boundary: SystemBoundaryTrigger = SystemBoundaryTrigger()
+    revenue_opportunity: RevenueTrigger = RevenueTrigger()
+    learned: LearnedTrigger = LearnedTrigger()
+
+    def by_code(self) -> dict[str, Trigger]:
+        """The settings of every trigger except `learned`, keyed by trigger code."""
+        found: dict[str, Trigger] = {}
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, Trigger):
+                found[field.alias or name] = value
+        return found
+
+
+# --- rules and boosts -------------------------------------------------------------------
+
+
+class Condition(_Strict):
+    """When a rule or boost applies. Every stated part must hold; an empty one always does."""
+
+    any: list[TriggerCode] = []  # at least one (or min_triggers) of these fired
+    all: list[TriggerCode] = []  # every one of these fired
+    min_triggers: Annotated[int, _between(1, 20)] | None = None
+    channels: list[Channel] = []
+    intents: list[Label] = []
+    tiers: list[Label] = []
+    revenue: list[Label] = []  # Signals.revenue kinds, e.g. retention
+
+
+class Rule(_Strict):
+    """Where an escalation goes. Rules are tried in order; the first match wins."""
+
+    name: Name
+    description: str = ""
+    when: Condition = Condition()
+    queue: Name
+    priority: Priority
+    skills: list[Label] | None = None  # replaces the queue's skills when given
+    entitlement: Label | None = None  # else the customer's tier, when the queue serves it
+
+
+class PriorityBoost(_Strict):
+    """Make matching escalations more urgent: priority minus `by`, never above 1."""
+
+    when: Condition
+    by: Annotated[int, _between(1, 4)] = 1
+
+
+# --- queues -----------------------------------------------------------------------------
+
+
+def _positive_share(value: float) -> float:
+    if not 0 < value <= 1:
+        raise ValueError(f"must be above 0 and at most 1, got {_show(value)}")
+    return value
+
+
+class Sla(_Strict):
+    """Service level: `target` share of handoffs answered within `seconds`."""
+
+    target: Annotated[float, AfterValidator(_positive_share)] = 0.8
+    seconds: Annotated[int, _between(1, 86_400)] = 20
+
+
+class Queue(_Strict):
+    """A human desk: who can take the handoff, how fast, and what must be ready first."""
+
+    description: str = ""
+    skills: Annotated[list[Label], Field(min_length=1)]
+    optional_skills: list[Label] = []
+    languages: list[Language] = []  # empty: routing checks agents' languages only
+    channels: list[Channel] = []  # empty: every channel
+    entitlement: list[Label] = []  # customer tiers served; empty: all
+    sla: Sla = Sla()
+    required_fields: list[Label] = []
+    verified: bool = False  # verified humans only; needs a disclosure
+    disclosure: Text | None = None
+    playbook: list[Text] = []
+    overflow: Name | None = None
+    hours: Hours | None = None
+
+
+class Defaults(_Strict):
+    """What applies when no rule says otherwise."""
+
+    queue: Name
+    priority: Priority = 3
+    gather_timeout_seconds: Annotated[int, _between(0, 3600)] = 120
+    transcript_turns: Annotated[int, _between(1, 500)] = 20
+    wait_placeholder_seconds: Seconds = 120
+    language: Language = "en"
+
+
+class Policy(_Strict):
+    """A whole escalation policy file."""
+
+    version: Annotated[str, Field(min_length=1, max_length=100)]
+    description: str = ""
+    triggers: Triggers = Triggers()
+    rules: list[Rule] = []
+    priority_boosts: list[PriorityBoost] = []
+    queues: Annotated[dict[Name, Queue], Field(min_length=1)]
+    language_routing: dict[Language, Name] = {}
+    playbooks: dict[Label, list[Text]] = {}
+    defaults: Defaults
+
+    @model_validator(mode="after")
+    def _references(self) -> Policy:
+        problems = reference_problems(self.model_dump(by_alias=True, mode="json"))
+        if problems:
+            raise ReferenceErrors(problems)
+        return self
+
+    @cached_property
+    def compiled(self) -> CompiledPolicy:
+        """Lookup tables for `decide`, built once per policy object."""
+        from .compiled import compile_policy  # compiled.py imports this module
+
+        return compile_policy(self)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy whose decision tables are rebuilt from its own fields."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("compiled", None)  # cached_property state is copied with __dict__
+        return copied

@@ -1,0 +1,191 @@
+"""Runtime settings, read from `WARMHANDOFF_*` environment variables.
+
+`bootstrap_servers` is the one setting that points everything (worker, CLI, bots, tests) at a
+real Kafka cluster; TLS and SASL settings sit beside it. The model is frozen and the SASL
+password is a `SecretStr`, so settings can be logged or shown without leaking it.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any, Literal
+
+from aiokafka.helpers import create_ssl_context
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+ENV_PREFIX = "WARMHANDOFF_"
+DEFAULT_KAFKA_PORT = 9092
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Everything a warmhandoff process needs to know about its environment."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+
+    bootstrap_servers: str = "localhost:9092"
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    embedded_broker: Literal["auto", "never", "always"] = "auto"
+    topics_file: Path | None = None  # None: the topics.yaml shipped in the package
+    topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
+    app_id: str = Field(default="warmhandoff", pattern=r"^[A-Za-z0-9._-]+$", max_length=100)
+    policy_file: Path | None = None  # None: the default policy shipped in the package
+    store: str = "rocksdb://"
+    data_dir: Path = Path(".warmhandoff")
+    web_port: int = Field(default=6066, ge=0, le=65535)  # 0 turns the worker's web server off
+    web_host: str = "0.0.0.0"
+    # A few seconds instead of Faust's default makes a consumer group form in ~5 s, not ~30 s.
+    rebalance_timeout_seconds: float = Field(default=5.0, gt=0)
+    standby_replicas: int = Field(default=1, ge=0)
+    timer_interval_seconds: float = Field(default=1.0, gt=0)
+    max_turn_bytes: int = Field(default=64_000, ge=1)
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: LogLevel = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _parseable_bootstrap(cls, value: str) -> str:
+        bootstrap_hosts(value)
+        return value
+
+    @model_validator(mode="after")
+    def _security_is_consistent(self) -> Settings:
+        # Refuse half-configured security: a typo must not silently connect in plaintext.
+        sasl = self.security_protocol.startswith("SASL_")
+        tls = self.security_protocol in ("SSL", "SASL_SSL")
+        if sasl and (not self.sasl_username or self.sasl_password is None):
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs sasl_username and sasl_password"
+            )
+        if not sasl and (self.sasl_username or self.sasl_password is not None):
+            raise ValueError(
+                f"sasl_username/sasl_password are set but security_protocol is "
+                f"{self.security_protocol}: use SASL_PLAINTEXT or SASL_SSL"
+            )
+        if not tls and (self.ssl_cafile or self.ssl_certfile or self.ssl_keyfile):
+            raise ValueError(
+                f"ssl_* files are set but security_protocol is {self.security_protocol}: "
+                "use SSL or SASL_SSL"
+            )
+        return self
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (plus overrides), raising ConfigError when invalid."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(part) for part in err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {message}" if field else message)
+        raise ConfigError("; ".join(problems)) from None
+
+
+def bootstrap_hosts(bootstrap: str) -> list[tuple[str, int]]:
+    """Split `host:port,host2:port2` into (host, port) pairs; the port defaults to 9092."""
+    hosts: list[tuple[str, int]] = []
+    for raw in bootstrap.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        if item.startswith("["):  # [::1]:9092
+            host, _, rest = item[1:].partition("]")
+            port_text = rest.removeprefix(":")
+        elif item.count(":") == 1:
+            host, port_text = item.split(":")
+        else:
+            host, port_text = item, ""
+        if not host or "/" in host:
+            raise ValueError(f"bad bootstrap server {item!r}: expected host:port")
+        try:
+            port = int(port_text) if port_text else DEFAULT_KAFKA_PORT
+        except ValueError:
+            raise ValueError(f"bad port in bootstrap server {item!r}") from None
+        if not 0 < port < 65536:
+            raise ValueError(f"bad port in bootstrap server {item!r}")
+        hosts.append((host, port))
+    if not hosts:
+        raise ValueError("bootstrap_servers is empty")
+    return hosts
+
+
+def host_port(host: str, port: int) -> str:
+    """`host:port`, with IPv6 hosts in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context the settings ask for, or None when the protocol has no TLS."""
+    if settings.security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    try:
+        context: ssl.SSLContext = create_ssl_context(
+            cafile=settings.ssl_cafile,
+            certfile=settings.ssl_certfile,
+            keyfile=settings.ssl_keyfile,
+        )
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load the TLS files from settings: {exc}") from None
+    return context
+
+
+def aiokafka_kwargs(settings: Settings) -> dict[str, Any]:
+    """Connection keyword arguments for aiokafka producers, consumers and admin clients."""
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": [
+            host_port(host, port) for host, port in bootstrap_hosts(settings.bootstrap_servers)
+        ],
+        "security_protocol": settings.security_protocol,
+    }
+    context = ssl_context(settings)
+    if context is not None:
+        kwargs["ssl_context"] = context
+    if settings.security_protocol.startswith("SASL_"):
+        assert settings.sasl_password is not None  # the model validator guarantees it
+        kwargs["sasl_mechanism"] = settings.sasl_mechanism
+        # aiokafka names these "plain" but uses them for SCRAM too.
+        kwargs["sasl_plain_username"] = settings.sasl_username
+        kwargs["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    return kwargs
+
+
+def faust_broker_settings(settings: Settings) -> dict[str, Any]:
+    """`broker` URL and, when security is configured, `broker_credentials` for faust.App."""
+    import faust  # deferred: importing faust is slow and only workers need it
+
+    hosts = ";".join(
+        host_port(host, port) for host, port in bootstrap_hosts(settings.bootstrap_servers)
+    )
+    result: dict[str, Any] = {"broker": f"kafka://{hosts}"}
+    context = ssl_context(settings)
+    if settings.security_protocol.startswith("SASL_"):
+        assert settings.sasl_password is not None  # the model validator guarantees it
+        result["broker_credentials"] = faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password.get_secret_value(),
+            ssl_context=context,  # present makes Faust use SASL_SSL, absent SASL_PLAINTEXT
+            mechanism=settings.sasl_mechanism,
+        )
+    elif context is not None:
+        result["broker_credentials"] = faust.SSLCredentials(context)
+    return result

@@ -1,0 +1,141 @@
+"""Transfer stage logic: deterministic ids, the handoff request and the bot directives.
+
+Ids are uuid5 of the conversation and what they name (the escalation number, the turn), so
+reprocessing a turn after a crash yields the same ids and every consumer can deduplicate.
+The wait estimate here is a placeholder from the policy (`defaults.wait_placeholder_seconds`);
+the routing issue replaces `estimate_wait` with a queue model. Pure: no Faust, no Kafka.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from .conversation import ConversationState, PendingTransfer
+from .models import (
+    Bundle,
+    Channel,
+    Directive,
+    DirectiveType,
+    HandoffRequest,
+    Routing,
+    TriggerHit,
+    WaitEstimate,
+)
+
+NAMESPACE = uuid.UUID("6f1d2c9e-1f6b-5b6e-9a57-7761726d6861")
+
+
+def handoff_id(conversation_id: str, escalation_number: int) -> str:
+    """The id of a conversation's n-th handoff (stable across reprocessing)."""
+    return str(uuid.uuid5(NAMESPACE, f"handoff/{conversation_id}/{escalation_number}"))
+
+
+def decision_id(conversation_id: str, seq: int, cause: str = "turn") -> str:
+    """The id of the decision taken on a turn (or on a timer for that turn)."""
+    return str(uuid.uuid5(NAMESPACE, f"decision/{conversation_id}/{seq}/{cause}"))
+
+
+def directive_id(conversation_id: str, seq: int, kind: DirectiveType) -> str:
+    """The id of a directive caused by a turn."""
+    return str(uuid.uuid5(NAMESPACE, f"directive/{conversation_id}/{seq}/{kind.value}"))
+
+
+def estimate_wait(placeholder_seconds: int) -> WaitEstimate:
+    """A placeholder wait range around the policy's figure (replaced by the routing model)."""
+    low = max(0, placeholder_seconds // 2)
+    return WaitEstimate(low_seconds=low, high_seconds=placeholder_seconds * 3 // 2, method="policy")
+
+
+def describe_wait(wait: WaitEstimate) -> str:
+    """An honest range in words: "about 2 to 4 minutes"."""
+    low, high = wait.low_seconds, wait.high_seconds
+    if high < 90:
+        return f"about {max(1, low)} to {high} seconds"
+    return f"about {max(1, round(low / 60))} to {max(2, round(high / 60))} minutes"
+
+
+def build_request(
+    state: ConversationState,
+    pending: PendingTransfer,
+    bundle: Bundle,
+    *,
+    turn_ts: datetime,
+    now: datetime,
+    wait: WaitEstimate,
+    policy_version: str,
+) -> HandoffRequest:
+    """The handoff request for the conversation's next escalation (state already counted)."""
+    started = datetime.fromisoformat(state.first_unmet_need_ts or pending.ts)
+    channel = Channel(state.channel) if state.channel else None
+    return HandoffRequest(
+        handoff_id=handoff_id(state.conversation_id, state.escalations),
+        conversation_id=state.conversation_id,
+        escalation_number=state.escalations,
+        decision_id=pending.decision_id,
+        created_at=now,
+        turn_ts=turn_ts,
+        first_unmet_need_at=started,
+        channel=channel,
+        triggers=[TriggerHit.model_validate(t) for t in pending.triggers],
+        routing=Routing(
+            queue=pending.queue,
+            skills=pending.skills,
+            language=pending.language,
+            entitlement=pending.entitlement,
+            channel=channel,
+            priority=pending.priority,
+            sla_seconds=pending.sla_seconds,
+            sla_target=pending.sla_target,
+            sla_deadline=started + timedelta(seconds=pending.sla_seconds),
+        ),
+        wait=wait,
+        policy_version=policy_version,
+        bundle=bundle,
+    )
+
+
+def directive(
+    kind: DirectiveType,
+    conversation_id: str,
+    seq: int,
+    now: datetime,
+    message: str,
+    *,
+    handoff: str | None = None,
+    fields: Sequence[str] = (),
+    queue: str | None = None,
+    wait: WaitEstimate | None = None,
+) -> Directive:
+    """A directive to the bot, with a deterministic id."""
+    return Directive(
+        directive_id=directive_id(conversation_id, seq, kind),
+        conversation_id=conversation_id,
+        type=kind,
+        ts=now,
+        seq=seq,
+        handoff_id=handoff,
+        message=message,
+        fields=list(fields),
+        queue=queue,
+        wait=wait,
+    )
+
+
+def status_message(queue: str, wait: WaitEstimate, missing: Sequence[str]) -> str:
+    """What the customer is told when the transfer goes out."""
+    text = (
+        f"I'm connecting you with a {queue.replace('_', ' ')} specialist who will see our "
+        f"conversation so far, so you won't need to repeat yourself. "
+        f"The wait is {describe_wait(wait)}."
+    )
+    if missing:
+        text += " They may ask you for a couple of details I couldn't collect."
+    return text
+
+
+def gather_message(fields: Sequence[str]) -> str:
+    """What the bot asks before the transfer so the human has what they need."""
+    names = ", ".join(f.replace("_", " ") for f in fields)
+    return f"Before I connect you with a specialist, could you give me your {names}?"

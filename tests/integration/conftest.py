@@ -1,0 +1,212 @@
+"""Integration fixtures: real worker processes, a policy with short deadlines, traffic, and
+what the pipeline's pure functions say must come out of it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from warmhandoff.agents.scenarios import generate
+from warmhandoff.streams.models import Turn
+from warmhandoff.streams.pipeline import expire_gather, new_state, process_turn
+from warmhandoff.streams.policy import load_policy
+from warmhandoff.streams.policy.model import Policy
+from warmhandoff.streams.settings import Settings, aiokafka_kwargs
+from warmhandoff.streams.topics import Topics, apply_topics, load_topics
+
+DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "streams" / "policy" / "default.yaml"
+GATHER_TIMEOUT_S = 3
+
+
+class WorkerProcess:
+    """`warmhandoff worker` as a child process, configured through its environment."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env.update(
+            {
+                "WARMHANDOFF_BOOTSTRAP_SERVERS": self.settings.bootstrap_servers,
+                "WARMHANDOFF_TOPIC_PREFIX": self.settings.topic_prefix,
+                "WARMHANDOFF_APP_ID": self.settings.app_id,
+                "WARMHANDOFF_DATA_DIR": str(self.settings.data_dir),
+                "WARMHANDOFF_POLICY_FILE": str(self.settings.policy_file),
+                "WARMHANDOFF_WEB_PORT": "0",
+                "WARMHANDOFF_LOG_FORMAT": "json",
+            }
+        )
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "warmhandoff.streams.cli", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """kill -9: no drain, no commit."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait; SIGKILL if it does not stop in time."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@dataclass
+class Outputs:
+    """What the pipeline published, read back from the broker."""
+
+    handoffs: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    directives: list[dict[str, Any]] = field(default_factory=list)
+    deadletters: list[dict[str, Any]] = field(default_factory=list)
+
+    def handoff_ids(self) -> set[str]:
+        return {h["handoff_id"] for h in self.handoffs}
+
+
+@dataclass
+class Deployment:
+    settings: Settings
+    topics: Topics
+    policy: Policy
+    tmp: Path
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+    def worker(self) -> WorkerProcess:
+        worker = WorkerProcess(self.settings, self.tmp / f"worker-{len(self.workers)}.log")
+        self.workers.append(worker)
+        worker.start()
+        return worker
+
+    def logs(self) -> str:
+        return "\n".join(w.log_path.read_text(errors="replace")[-3000:] for w in self.workers)
+
+
+@pytest.fixture
+async def deployment(
+    kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> AsyncIterator[Deployment]:
+    """Fresh topics, a policy with a short gather deadline, and workers stopped at the end."""
+    policy_file = tmp_path / "policy.yaml"
+    text = DEFAULT_POLICY.read_text()
+    assert "gather_timeout_seconds: 120" in text
+    policy_file.write_text(
+        text.replace("gather_timeout_seconds: 120", f"gather_timeout_seconds: {GATHER_TIMEOUT_S}")
+    )
+    settings = Settings(
+        bootstrap_servers=kafka_bootstrap,
+        topic_prefix=topic_prefix,
+        app_id="wh",
+        data_dir=tmp_path / "state",
+        policy_file=policy_file,
+        web_port=0,
+    )
+    topics = load_topics(prefix=topic_prefix, app_id="wh")
+    report = await apply_topics(topics, settings)
+    assert report.ok, report
+    dep = Deployment(settings, topics, load_policy(policy_file), tmp_path)
+    try:
+        yield dep
+    finally:
+        for worker in dep.workers:
+            worker.stop()
+
+
+def traffic(n: int, seed: int) -> list[Turn]:
+    """Generated conversations' turns in arrival order (stamped an hour ago, so every gather
+    deadline has already passed on the wall clock and the timer path runs at once)."""
+    convs = generate(n, seed=seed, start=datetime.now(UTC) - timedelta(hours=1), prefix=f"s{seed}")
+    turns = [t for c in convs for t in c.turns]
+    return sorted(turns, key=lambda t: t.ts)
+
+
+def expected_handoffs(turns: list[Turn], policy: Policy) -> dict[str, str]:
+    """handoff_id → conversation_id, by the pipeline's own pure functions (replay semantics,
+    plus the gather timer firing for transfers still pending at the end)."""
+    states: dict[str, Any] = {}
+    out: dict[str, str] = {}
+    for turn in turns:
+        state = states.setdefault(turn.conversation_id, new_state(turn.conversation_id))
+        result = process_turn(state, turn, policy, now=turn.ts)
+        if result is not None and result.handoff is not None:
+            out[result.handoff.handoff_id] = turn.conversation_id
+    far = datetime.now(UTC) + timedelta(days=1)
+    for state in states.values():
+        result = expire_gather(state, policy, now=far)
+        if result is not None and result.handoff is not None:
+            out[result.handoff.handoff_id] = state.conversation_id
+    return out
+
+
+async def read_until(
+    dep: Deployment, done: Any, *, within: float, outputs: Outputs | None = None
+) -> Outputs:
+    """Read every output topic from the start until `done(outputs)` or the timeout."""
+    outputs = outputs or Outputs()
+    t = dep.topics
+    by_topic = {
+        t.name("handoff.requests"): outputs.handoffs,
+        t.name("escalation.decisions"): outputs.decisions,
+        t.name("bot.directives"): outputs.directives,
+        t.name("deadletter"): outputs.deadletters,
+    }
+    consumer = AIOKafkaConsumer(
+        *by_topic, **aiokafka_kwargs(dep.settings), auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    deadline = time.monotonic() + within
+    try:
+        while not done(outputs) and time.monotonic() < deadline:
+            if not any(w.alive() for w in dep.workers):
+                break
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    by_topic[record.topic].append(orjson.loads(record.value))
+    finally:
+        await consumer.stop()
+    return outputs
+
+
+def first_seen_seqs(decisions: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Per conversation, the seq of each turn's decision in the order it was first published
+    (decisions taken by the gather timer refer back to an earlier turn and are left out)."""
+    seen: set[str] = set()
+    seqs: dict[str, list[int]] = {}
+    for d in decisions:
+        if d["decision_id"] in seen or d["signals"]["role"] == "system":
+            continue
+        seen.add(d["decision_id"])
+        seqs.setdefault(d["conversation_id"], []).append(d["seq"])
+    return seqs
