@@ -239,9 +239,8 @@ def _summary(tally: Tally, convs: list[Any]) -> None:
     print("== warmhandoff demo summary")
     print(f"conversations      {len(convs)} ({len(should)} scripted to need a human)")
     print(f"turns decided      {tally.decisions - 1}")
-    print(
-        f"handoffs           {len(tally.handoffs)}  (escalation rate {len(escalated) / len(convs):.1%})"
-    )
+    rate = len(escalated) / len(convs)
+    print(f"handoffs           {len(tally.handoffs)}  (escalation rate {rate:.1%})")
     print(
         f"  expected and got {len(escalated & should)}; missed {len(should - escalated)}; "
         f"unexpected {len(escalated - should)}"
@@ -255,7 +254,8 @@ def _summary(tally: Tally, convs: list[Any]) -> None:
         p50 = lat[len(lat) // 2]
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
         print(
-            f"decision latency (turn produced → handoff produced): p50 {p50:.0f} ms, p99 {p99:.0f} ms"
+            "decision latency (turn produced → handoff produced): "
+            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms"
         )
     if tally.handoffs:
         sample = max(tally.handoffs, key=lambda h: len(h["triggers"]))
