@@ -22,7 +22,7 @@ from .detect.cues import accessibility_needs, dissatisfied, revenue_moments
 from .detect.entities import extract_entities
 from .detect.human_request import is_human_request
 from .detect.language import detect_language, locale_language
-from .detect.redact import redact
+from .detect.redact import DEFAULT_REGION, redact
 from .detect.repetition import fingerprint, is_repeat
 from .detect.risk import risk_families
 from .detect.sentiment import sentiment
@@ -54,12 +54,13 @@ ENTITY_FIELDS = ("order_id", "account_id", "case_id", "invoice_id", "tracking_id
 
 def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Signals:
     """Update `state` with `turn` and return the turn's signals."""
-    text, redactions = redact(turn.text) if turn.text else ("", 0)
+    if turn.locale:
+        state.locale = turn.locale
+    region = locale_region(state.locale)
+    text, redactions = redact(turn.text, region) if turn.text else ("", 0)
     state.redactions += redactions
     state.last_seq = turn.seq
     state.turns += 1
-    if turn.locale:
-        state.locale = turn.locale
     if turn.channel:
         state.channel = turn.channel.value
     if turn.customer is not None:
@@ -107,6 +108,15 @@ def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Si
         if intent:
             signals.risk = list(risk_families("", intent))
     return signals
+
+
+def locale_region(locale: str | None) -> str:
+    """The phone-number region of a locale ("en-GB" → "GB"); national numbers are read in it."""
+    if locale:
+        parts = locale.replace("_", "-").split("-")
+        if len(parts) > 1 and len(parts[1]) == 2 and parts[1].isalpha():
+            return parts[1].upper()
+    return DEFAULT_REGION
 
 
 def _customer_text_signals(
@@ -191,7 +201,7 @@ def _update_fields(state: ConversationState, turn: Turn, text: str) -> None:
                     state.fields.setdefault(name, values[0])
     if turn.nlu is not None:
         for name, value in turn.nlu.slots.items():
-            state.fields[name] = redact(value)[0]
+            state.fields[name] = redact(value, locale_region(state.locale))[0]
     customer = state.customer
     if customer.get("verified"):
         state.fields["verified_identity"] = "yes"

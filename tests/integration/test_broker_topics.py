@@ -258,3 +258,31 @@ def test_run_broker_forever_stops_on_sigterm(tmp_path: Path) -> None:
     while broker_answers(f"127.0.0.1:{port}", timeout=0.2):
         assert time.monotonic() < deadline, "the broker outlived run_broker_forever"
         time.sleep(0.05)
+
+
+async def test_the_worker_refuses_to_run_against_drifted_topics(
+    topics: Topics, settings: Settings, admin: AIOKafkaAdminClient, tmp_path: Path
+) -> None:
+    turns = topics.spec("conversation.turns")
+    await admin.create_topics([NewTopic(turns.name, 4, 1, topic_configs=turns.kafka_config())])
+    await apply_topics(topics, settings)
+    env = {
+        **os.environ,
+        "WARMHANDOFF_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "WARMHANDOFF_TOPIC_PREFIX": settings.topic_prefix,
+        "WARMHANDOFF_APP_ID": settings.app_id,
+        "WARMHANDOFF_DATA_DIR": str(tmp_path),
+        "WARMHANDOFF_WEB_PORT": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "warmhandoff.streams.cli", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("warmhandoff: error: topics do not match topics.yaml:")
+    assert f"topic {turns.name} has 4 partitions, topics.yaml says 8" in lines[0]
+    assert "Traceback" not in done.stderr

@@ -231,3 +231,11 @@ def test_ordinary_conversation_is_not_escalated(policy: Policy) -> None:
         r is not None and r.decision is not None and r.decision.action is Action.none
         for r in results
     )
+
+
+def test_national_phone_numbers_are_read_in_the_locale_region(policy: Policy) -> None:
+    state = new_state("c-1")
+    turn = make_turn(0, "call me back on 020 7946 0958 please", locale="en-GB")
+    process_turn(state, turn, policy, now=T0)
+    assert "7946" not in state.transcript[0]["text"]
+    assert "[PHONE]" in state.transcript[0]["text"]
