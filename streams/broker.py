@@ -39,6 +39,27 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
 
+#: The cluster id the embedded broker runs with; Tansu's own default is the other one.
+EMBEDDED_CLUSTER_ID = "warmhandoff-embedded"
+EMBEDDED_CLUSTER_IDS = frozenset({EMBEDDED_CLUSTER_ID, "tansu_cluster"})
+
+
+async def cluster_id(settings: Settings) -> str | None:
+    """The cluster id the bootstrap servers report (None when the broker gives none)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from .settings import aiokafka_kwargs
+
+    admin = AIOKafkaAdminClient(**aiokafka_kwargs(settings), request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        described = await admin.describe_cluster()
+    finally:
+        await admin.close()
+    found = described.get("cluster_id")
+    return str(found) if found else None
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -195,6 +216,8 @@ class EmbeddedBroker:
                 url,
                 "--storage-engine",
                 "memory://tansu/",
+                "--cluster-id",
+                EMBEDDED_CLUSTER_ID,
             ],
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     rebalance_timeout_seconds: float = Field(default=5.0, gt=0)
     standby_replicas: int = Field(default=1, ge=0)
     timer_interval_seconds: float = Field(default=1.0, gt=0)
+    # Faust refuses to recover a table whose local offset is past the changelog's high-water
+    # mark. The embedded broker (Tansu) reports the high-water mark of a multi-record batch as
+    # its first offset + 1, so that check fails spuriously after a crash there: "auto" turns it
+    # off on the embedded broker only (state updates are idempotent by seq either way).
+    recovery_consistency_check: Literal["auto", "on", "off"] = "auto"
     max_turn_bytes: int = Field(default=64_000, ge=1)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: LogLevel = "INFO"

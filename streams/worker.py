@@ -12,7 +12,7 @@ import asyncio
 import faust
 import structlog
 
-from .broker import broker_answers
+from .broker import EMBEDDED_CLUSTER_IDS, broker_answers, cluster_id
 from .errors import WarmhandoffError
 from .logs import configure_logging
 from .policy.loader import load_policy
@@ -48,7 +48,11 @@ def run_worker(settings: Settings) -> int:
     report = loop.run_until_complete(check_topics(topics, settings))
     if not report.ok:
         raise WarmhandoffError(f"topics do not match topics.yaml: {one_line(report)}")
-    pipeline = Pipeline(settings, topics, policy)
+    check = settings.recovery_consistency_check
+    if check == "auto":
+        embedded = loop.run_until_complete(cluster_id(settings)) in EMBEDDED_CLUSTER_IDS
+        check = "off" if embedded else "on"
+    pipeline = Pipeline(settings, topics, policy, consistency_check=check == "on")
     log.info(
         "worker.starting",
         app_id=settings.app_id,

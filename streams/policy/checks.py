@@ -1,15 +1,16 @@
 """Checks that need the whole policy document, not one field.
 
 Names must refer to something declared (a rule's queue, an overflow, a language route),
-rule names must be unique, verified queues need a disclosure. These run on the raw YAML
-data, tolerating any shape, so the loader can report them together with schema errors in
-one pass; `Policy` runs them again on validated data so no inconsistent policy can exist.
+rule and self-service names must be unique, verified queues need a disclosure, self-service
+cannot defer a mandatory trigger. These run on the raw YAML data, tolerating any shape, so
+the loader can report them together with schema errors in one pass; `Policy` runs them
+again on validated data so no inconsistent policy can exist.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 
 class ReferenceErrors(ValueError):
@@ -26,9 +27,15 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def reference_problems(data: Mapping[str, object]) -> list[str]:
-    """Every cross-reference problem in a policy document, each as `path: what is wrong`."""
-    problems: list[str] = []
+def reference_problems(
+    data: Mapping[str, object], *, mandatory_by_default: Collection[str] = ()
+) -> list[str]:
+    """Every cross-reference problem in a policy document, each as `path: what is wrong`.
+
+    `mandatory_by_default`: the trigger codes mandatory when the document does not say,
+    for raw YAML (validated data states `mandatory` for every trigger).
+    """
+    problems = _self_service_problems(data, mandatory_by_default)
     queues = _mapping(data.get("queues"))
 
     def refer(path: str, name: object) -> None:
@@ -78,6 +85,49 @@ def reference_problems(data: Mapping[str, object]) -> list[str]:
                 f"language_routing.{language}: queue {name!r} does not list {language!r} "
                 "in its languages"
             )
+    return problems
+
+
+def _self_service_problems(
+    data: Mapping[str, object], mandatory_by_default: Collection[str]
+) -> list[str]:
+    triggers = _mapping(data.get("triggers"))
+
+    def mandatory(code: str) -> bool:
+        if code == "learned":
+            return False  # no `mandatory` setting: it never overrides one
+        flag = _mapping(triggers.get(code)).get("mandatory")
+        return flag if isinstance(flag, bool) else code in mandatory_by_default
+
+    problems: list[str] = []
+    first_named: dict[str, int] = {}
+    first_listed: dict[str, int] = {}  # intent, lower case -> entry
+    for i, entry in _items(data.get("self_service")):
+        name = entry.get("name")
+        if isinstance(name, str):
+            if name in first_named:
+                problems.append(
+                    f"self_service[{i}].name: duplicate self-service name {name!r} "
+                    f"(first at self_service[{first_named[name]}])"
+                )
+            first_named.setdefault(name, i)
+        intents = entry.get("intents")
+        for j, intent in enumerate(intents if isinstance(intents, list) else []):
+            if not isinstance(intent, str):
+                continue
+            first = first_listed.setdefault(intent.lower(), i)
+            if first != i:
+                problems.append(
+                    f"self_service[{i}].intents[{j}]: intent {intent!r} is already in "
+                    f"self_service[{first}] (list each intent in one entry)"
+                )
+        defer = entry.get("defer")
+        for j, code in enumerate(defer if isinstance(defer, list) else []):
+            if isinstance(code, str) and mandatory(code):
+                problems.append(
+                    f"self_service[{i}].defer[{j}]: cannot defer a mandatory trigger: {code} is "
+                    "mandatory in this policy, and mandatory triggers always fire"
+                )
     return problems
 
 

@@ -12,6 +12,8 @@ from ..models import Signals, TriggerHit
 from .model import Condition, LearnedMode, Policy, Queue
 from .triggers import Evaluator, compile_triggers
 
+_NOTHING: frozenset[str] = frozenset()
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
@@ -84,9 +86,11 @@ class CompiledPolicy:
     language_routing: dict[str, str]
     default_language: str
     playbooks: dict[str, tuple[str, ...]]
+    # Self-service: intent (lower case) -> (min_confidence, codes that do not fire).
+    self_service: dict[str, tuple[float, frozenset[str]]]
 
     def evaluate(self, signals: Signals, learned_score: float | None) -> list[TriggerHit]:
-        """Every trigger that fires, in policy order."""
+        """Every trigger that fires, in policy order, less those self-service defers."""
         hits = [hit for fire in self.evaluators if (hit := fire(signals)) is not None]
         if (
             self.learned_active
@@ -96,7 +100,21 @@ class CompiledPolicy:
             hits.append(
                 TriggerHit(code="learned", value=learned_score, threshold=self.learned_threshold)
             )
+        if hits and self.self_service and signals.intent is not None:
+            deferred = self.deferred(signals)
+            if deferred:
+                hits = [hit for hit in hits if hit.code not in deferred]
         return hits
+
+    def deferred(self, signals: Signals) -> frozenset[str]:
+        """The trigger codes self-service keeps from firing on this turn (usually none)."""
+        intent = signals.intent
+        found = self.self_service.get(intent.lower()) if intent is not None else None
+        if found is None:
+            return _NOTHING
+        min_confidence, codes = found
+        confidence = signals.confidence
+        return codes if confidence is not None and confidence >= min_confidence else _NOTHING
 
     def route(self, fired: frozenset[str], signals: Signals) -> Route:
         """The first matching rule's route, else the default queue's."""
@@ -143,6 +161,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     for index, rule in enumerate(policy.rules):
         for code in {*rule.when.any, *rule.when.all}:
             rules_by_code.setdefault(code, []).append(index)
+    mandatory = frozenset(code for code, t in enabled.items() if t.mandatory)
     return CompiledPolicy(
         version=policy.version,
         evaluators=compile_triggers(policy.triggers),
@@ -150,7 +169,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         learned_threshold=learned.threshold,
         learned_suppress_below=learned.suppress_below if learned_active else None,
         escalating=frozenset(escalating),
-        mandatory=frozenset(code for code, t in enabled.items() if t.mandatory),
+        mandatory=mandatory,
         clarify_first=low_confidence.clarify_first,
         max_clarifications=low_confidence.max_clarifications,
         rules=rules,
@@ -164,7 +183,29 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         language_routing=dict(policy.language_routing),
         default_language=policy.defaults.language,
         playbooks={intent: tuple(steps) for intent, steps in policy.playbooks.items()},
+        self_service=_self_service(policy, mandatory),
     )
+
+
+def _self_service(
+    policy: Policy, mandatory: frozenset[str]
+) -> dict[str, tuple[float, frozenset[str]]]:
+    """Each self-service intent, lower case, with its entry's threshold and deferred codes."""
+    table: dict[str, tuple[float, frozenset[str]]] = {}
+    for entry in policy.self_service:
+        # Validation refuses a mandatory code in `defer`; a policy changed in code
+        # (model_copy does not validate) still never defers one.
+        codes = frozenset(entry.defer) - mandatory
+        for intent in entry.intents:
+            # Validation keeps each intent in one entry; should two meet, merge on the safe
+            # side: the higher threshold for every deferred code.
+            key = intent.lower()
+            if key in table:
+                least, known = table[key]
+                table[key] = (max(least, entry.min_confidence), known | codes)
+            else:
+                table[key] = (entry.min_confidence, codes)
+    return {intent: found for intent, found in table.items() if found[1]}
 
 
 def _condition(when: Condition) -> CompiledCondition:

@@ -20,10 +20,14 @@ from pydantic_core import ErrorDetails
 
 from .checks import ReferenceErrors, reference_problems, suggest
 from .exceptions import PolicyError
-from .model import Policy
+from .model import Policy, Triggers
 
 DEFAULT_SOURCE = "default.yaml"
 MAX_POLICY_BYTES = 1_000_000  # a policy is a page of settings; anything larger is a mistake
+# Raw YAML leaves out triggers that keep their defaults; checks need to know which are mandatory.
+_MANDATORY_BY_DEFAULT = frozenset(
+    code for code, trigger in Triggers().by_code().items() if trigger.mandatory
+)
 
 __all__ = ["PolicyError", "load_policy", "parse_policy", "policy_check"]
 
@@ -62,7 +66,10 @@ def parse_policy(text: str, source: str) -> Policy:
             else:
                 problems.append(_describe(error))
         # Policy checks references only once every field is valid; report them anyway.
-        raise PolicyError(source, problems + (references or reference_problems(data))) from None
+        references = references or reference_problems(
+            data, mandatory_by_default=_MANDATORY_BY_DEFAULT
+        )
+        raise PolicyError(source, problems + references) from None
 
 
 def policy_check(path: Path) -> tuple[bool, str]:
@@ -76,10 +83,12 @@ def policy_check(path: Path) -> tuple[bool, str]:
     mandatory = [code for code in enabled if triggers[code].mandatory]
     learned = policy.triggers.learned
     learned_state = learned.mode.value if learned.enabled else "off"
+    self_service = ", ".join(entry.name for entry in policy.self_service) or "none"
     return True, (
         f"{path}: ok: policy version {policy.version}: {len(policy.rules)} rules, "
         f"{len(policy.queues)} queues, {len(enabled)} of {len(triggers)} triggers enabled "
-        f"(mandatory: {', '.join(mandatory) or 'none'}; learned: {learned_state})"
+        f"(mandatory: {', '.join(mandatory) or 'none'}; learned: {learned_state}; "
+        f"self-service: {self_service})"
     )
 
 

@@ -273,6 +273,25 @@ class PriorityBoost(_Strict):
     by: Annotated[int, _between(1, 4)] = 1
 
 
+# --- self-service -----------------------------------------------------------------------
+
+
+class SelfService(_Strict):
+    """Intents the bot handles itself: on a confident turn, the `defer` triggers do not fire.
+
+    Per turn only: a turn with another intent, no confidence or a lower one, fires as usual,
+    and so do the triggers not listed (a failed bot action, a request for a human). Checks
+    that need the whole policy (a mandatory trigger in `defer`, duplicate names, an intent in
+    two entries) are in checks.py.
+    """
+
+    name: Name
+    description: str = ""
+    intents: Annotated[list[Label], Field(min_length=1)]  # the bot's NLU intent, any case
+    min_confidence: Unit  # the bot's NLU confidence on the turn must be at least this
+    defer: Annotated[list[TriggerCode], Field(min_length=1)]
+
+
 # --- queues -----------------------------------------------------------------------------
 
 
@@ -324,6 +343,7 @@ class Policy(_Strict):
     version: Annotated[str, Field(min_length=1, max_length=100)]
     description: str = ""
     triggers: Triggers = Triggers()
+    self_service: list[SelfService] = []
     rules: list[Rule] = []
     priority_boosts: list[PriorityBoost] = []
     queues: Annotated[dict[Name, Queue], Field(min_length=1)]

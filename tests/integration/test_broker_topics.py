@@ -5,6 +5,7 @@ Each test uses its own topic prefix, so tests share one broker without seeing ea
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -274,15 +275,16 @@ async def test_the_worker_refuses_to_run_against_drifted_topics(
         "WARMHANDOFF_DATA_DIR": str(tmp_path),
         "WARMHANDOFF_WEB_PORT": "0",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "warmhandoff.streams.cli", "worker"],
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "warmhandoff.streams.cli", "worker",
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    stderr = err.decode()
+    assert proc.returncode == 2
+    lines = stderr.strip().splitlines()
     assert lines[0].startswith("warmhandoff: error: topics do not match topics.yaml:")
     assert f"topic {turns.name} has 4 partitions, topics.yaml says 8" in lines[0]
-    assert "Traceback" not in done.stderr
+    assert "Traceback" not in stderr

@@ -367,6 +367,94 @@ def test_learned_active_escalates_and_holds_back_only_non_mandatory() -> None:
     assert mandatory.action is Action.escalate
 
 
+# --- self-service -----------------------------------------------------------------------
+
+PASSWORD_TURN: dict[str, Any] = {"risk": ["identity"], "intent": "password_reset"}
+
+
+def test_a_confident_password_reset_lets_the_bot_try() -> None:
+    assert verdict(**PASSWORD_TURN, confidence=0.94) == verdict()  # no hit, "no trigger fired"
+    assert verdict(**PASSWORD_TURN, confidence=0.8).action is Action.none  # at the threshold
+    assert verdict(risk=["identity"], intent="Forgot_Password").action is Action.none
+    hits = evaluate_triggers(POLICY, signals(**PASSWORD_TURN, confidence=0.9))
+    assert hits == []
+
+
+@pytest.mark.parametrize("confidence", [0.5, 0.79, None])
+def test_an_unsure_password_reset_goes_to_the_identity_desk(confidence: float | None) -> None:
+    v = verdict(**PASSWORD_TURN, confidence=confidence)
+    assert (v.action, v.rule, v.queue) == (Action.escalate, "identity", "identity")
+    assert v.trigger_codes == ("risk.identity",)
+
+
+def test_other_intents_still_go_to_the_identity_desk() -> None:
+    for intent in (None, "unlock_account", "password_reset_help"):
+        v = verdict(risk=["identity"], intent=intent, confidence=0.95)
+        assert v.rule == "identity", intent
+
+
+def test_a_failed_bot_action_still_escalates_on_a_self_service_turn() -> None:
+    failed = SystemBoundary(action="send_reset_link", status=BotStatus.failed)
+    v = verdict(**PASSWORD_TURN, confidence=0.94, system_boundary=failed)
+    assert (v.action, v.rule, v.queue) == (Action.escalate, "system_boundary", "tech_support")
+    assert v.trigger_codes == ("system_boundary",)  # identity is still deferred on this turn
+    assert v.reason == "rule system_boundary: system_boundary"
+
+
+def test_asking_for_a_human_still_escalates_on_a_self_service_turn() -> None:
+    v = verdict(**PASSWORD_TURN, confidence=0.94, human_request=True)
+    assert (v.action, v.rule) == (Action.escalate, "asked_for_human")
+    assert v.trigger_codes == ("human_request",)
+    upset = verdict(**PASSWORD_TURN, confidence=0.94, frustration=0.8)
+    assert (upset.rule, upset.trigger_codes) == ("upset_customer", ("frustration",))
+
+
+def test_self_service_defers_only_its_own_triggers() -> None:
+    v = verdict(**PASSWORD_TURN, confidence=0.94, tier="gold")
+    assert v.action is Action.none
+    assert v.reason == "no escalating trigger: vip"
+    payments = verdict(risk=["identity", "payments"], intent="password_reset", confidence=0.94)
+    assert (payments.rule, payments.trigger_codes) == ("payments", ("risk.payments",))
+
+
+def test_self_service_is_per_turn() -> None:
+    ctx = DecisionContext(clarifications=1)
+    first = verdict(ctx, **PASSWORD_TURN, confidence=0.94)
+    later = verdict(ctx, risk=["identity"], intent="account_locked", confidence=0.94)
+    assert (first.action, later.action, later.rule) == (Action.none, Action.escalate, "identity")
+
+
+def test_a_deferred_trigger_made_mandatory_in_code_still_fires() -> None:
+    triggers = POLICY.triggers.model_copy(
+        update={
+            "risk_identity": POLICY.triggers.risk_identity.model_copy(update={"mandatory": True})
+        }
+    )
+    strict = POLICY.model_copy(update={"triggers": triggers})  # model_copy does not validate
+    v = decide(strict, signals(**PASSWORD_TURN, confidence=0.94), FRESH)
+    assert (v.action, v.rule) == (Action.escalate, "identity")
+
+
+def test_self_service_can_defer_several_triggers_and_the_learned_score() -> None:
+    policy = custom(
+        triggers={"learned": {"mode": "active", "threshold": 0.8}},
+        self_service=[
+            {
+                "name": "refunds",
+                "intents": ["refund_status"],
+                "min_confidence": 0.7,
+                "defer": ["risk.payments", "learned", "negative_sentiment"],
+            }
+        ],
+    )
+    turn = signals(intent="refund_status", risk=["payments"], sentiment=-0.9, confidence=0.75)
+    assert decide(policy, turn, DecisionContext(learned_score=0.95)) == verdict()
+    unsure = signals(intent="refund_status", risk=["payments"], confidence=0.6)
+    assert decide(policy, unsure, FRESH).rule == "payments"
+    # Without the section nothing is deferred.
+    assert decide(custom(self_service=[]), signals(**PASSWORD_TURN), FRESH).rule == "identity"
+
+
 # --- rule conditions --------------------------------------------------------------------
 
 
@@ -414,8 +502,15 @@ _signals = st.builds(
     language_mismatch=st.booleans(),
     accessibility=st.lists(st.sampled_from(["captions", "tty", "relay_service"]), max_size=2),
     revenue=st.lists(st.sampled_from(["purchase", "upgrade", "retention"]), max_size=2),
-    intent=st.none() | st.sampled_from(["refund_status", "dispute_charge"]),
+    intent=st.none()
+    | st.sampled_from(["refund_status", "dispute_charge", "password_reset", "Forgot_Password"]),
+    system_boundary=st.none()
+    | st.builds(
+        SystemBoundary, action=st.just("send_reset_link"), status=st.sampled_from(BotStatus)
+    ),
 )
+_SELF_SERVICE = {"password_reset", "reset_password", "forgot_password", "change_password"}
+WITHOUT_SELF_SERVICE = custom(self_service=[])
 
 
 @settings(max_examples=300, deadline=None)
@@ -428,6 +523,16 @@ def test_decisions_are_well_formed(s: Signals, handed_off: bool, clarifications:
         assert v.action is (Action.owned if v.triggers else Action.none)
     elif {"human_request", "risk.compliance", "risk.fraud"} & set(v.trigger_codes):
         assert v.action is Action.escalate
+    # Self-service defers identity risk on a confident turn only, and nothing else.
+    confident = s.confidence is not None and s.confidence >= 0.8
+    deferred = confident and (s.intent or "").lower() in _SELF_SERVICE
+    if "identity" in s.risk:
+        assert ("risk.identity" in v.trigger_codes) is (not deferred)
+    without = [h.code for h in evaluate_triggers(WITHOUT_SELF_SERVICE, s)]
+    expected = [c for c in without if not (deferred and c == "risk.identity")]
+    assert list(v.trigger_codes) == expected
+    if s.system_boundary is not None and s.system_boundary.status is not BotStatus.ok:
+        assert "system_boundary" in v.trigger_codes
     if v.action is Action.escalate:
         assert v.queue in POLICY.queues
         assert v.priority is not None and 1 <= v.priority <= 5
@@ -435,3 +540,40 @@ def test_decisions_are_well_formed(s: Signals, handed_off: bool, clarifications:
         assert v.sla_seconds > 0
     else:
         assert v.queue is None and v.priority is None
+
+
+_self_service_turns = st.builds(
+    signals,
+    risk=st.lists(st.sampled_from(["payments", "fraud"]), max_size=1).map(
+        lambda risks: ["identity", *risks]
+    ),
+    intent=st.sampled_from(sorted(_SELF_SERVICE)).flatmap(
+        lambda intent: st.sampled_from([intent, intent.upper(), intent.title()])
+    )
+    | st.sampled_from(["unlock_account", "password", "reset_password_help"]),
+    confidence=st.none() | st.floats(0, 1) | st.sampled_from([0.79, 0.8, 0.81]),
+    human_request=st.booleans(),
+    frustration=st.floats(0, 1),
+    system_boundary=st.none()
+    | st.builds(
+        SystemBoundary, action=st.just("send_reset_link"), status=st.sampled_from(BotStatus)
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(s=_self_service_turns)
+def test_self_service_defers_identity_exactly_on_confident_listed_turns(s: Signals) -> None:
+    listed = s.intent is not None and s.intent.lower() in _SELF_SERVICE
+    deferred = listed and s.confidence is not None and s.confidence >= 0.8
+    without = decide(WITHOUT_SELF_SERVICE, s, FRESH)
+    v = decide(POLICY, s, FRESH)
+    if not deferred:
+        assert v == without
+        return
+    expected = tuple(c for c in without.trigger_codes if c != "risk.identity")
+    assert v.trigger_codes == expected
+    # Only identity is held back: every other escalating trigger still escalates.
+    assert (v.action is Action.escalate) is bool(
+        set(expected) - {"vip", "churn_risk", "low_confidence"}
+    )

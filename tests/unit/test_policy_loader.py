@@ -36,6 +36,14 @@ BASE: dict[str, Any] = {
 }
 
 
+PASSWORD: dict[str, Any] = {
+    "name": "password_reset",
+    "intents": ["password_reset", "forgot_password"],
+    "min_confidence": 0.8,
+    "defer": ["risk.identity"],
+}
+
+
 def problems_of(data: dict[str, Any] | str) -> list[str]:
     """The error lines of a policy that must fail, without the file prefix."""
     text = data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)
@@ -213,6 +221,39 @@ def test_policy_check_lists_every_problem_of_a_bad_file(tmp_path: Path) -> None:
             "queues.general.hours: 'mon-fri 20:00-08:00': the end must be after the start "
             "(split overnight hours into two windows)",
         ),
+        (
+            {"self_service": [{**PASSWORD, "defer": ["risk.identiy"]}]},
+            "self_service[0].defer[0]: unknown trigger 'risk.identiy' "
+            "(did you mean 'risk.identity'?)",
+        ),
+        (
+            {"self_service": [{**PASSWORD, "intents": []}]},
+            "self_service[0].intents: must have at least 1 entry",
+        ),
+        (
+            {"self_service": [{**PASSWORD, "defer": []}]},
+            "self_service[0].defer: must have at least 1 entry",
+        ),
+        (
+            {"self_service": [{**PASSWORD, "min_confidence": 1.5}]},
+            "self_service[0].min_confidence: must be between 0 and 1, got 1.5",
+        ),
+        (
+            {"self_service": [{**PASSWORD, "min_confidence": -0.1}]},
+            "self_service[0].min_confidence: must be between 0 and 1, got -0.1",
+        ),
+        (
+            {"self_service": [{k: v for k, v in PASSWORD.items() if k != "min_confidence"}]},
+            "self_service[0].min_confidence: required field is missing",
+        ),
+        (
+            {"self_service": [{**PASSWORD, "intent": ["x"]}]},
+            "self_service[0].intent: unknown field (did you mean 'intents'?)",
+        ),
+        (
+            {"self_service": {"password_reset": PASSWORD}},
+            "self_service: must be a list, got a mapping",
+        ),
         ({"version": 1.1}, "version: must be text, got 1.1 (quote it in YAML)"),
         ({"defaults": {}}, "defaults.queue: required field is missing"),
         ({"queues": []}, "queues: must be a mapping, got a list"),
@@ -323,6 +364,99 @@ def test_every_problem_is_reported_at_once() -> None:
 )
 def test_cross_reference_errors(sections: dict[str, Any], expected: str) -> None:
     assert expected in problems_of(changed(**sections))
+
+
+# --- self-service -----------------------------------------------------------------------
+
+
+def test_self_service_loads_in_order_and_compiles_intents_case_insensitively() -> None:
+    billing = {
+        "name": "billing",
+        "intents": ["Update_Card"],
+        "min_confidence": 0.9,
+        "defer": ["risk.payments", "low_confidence"],
+    }
+    policy = parse_policy(yaml.safe_dump(changed(self_service=[PASSWORD, billing])), "p.yaml")
+    assert [entry.name for entry in policy.self_service] == ["password_reset", "billing"]
+    assert policy.compiled.self_service == {
+        "password_reset": (0.8, frozenset({"risk.identity"})),
+        "forgot_password": (0.8, frozenset({"risk.identity"})),
+        "update_card": (0.9, frozenset({"risk.payments", "low_confidence"})),
+    }
+    assert parse_policy(yaml.safe_dump(BASE), "p.yaml").compiled.self_service == {}
+
+
+def test_the_default_policy_lets_the_bot_try_password_resets() -> None:
+    (entry,) = load_policy().self_service
+    assert entry.name == "password_reset"
+    assert entry.defer == ["risk.identity"]
+    assert entry.min_confidence == 0.8
+    assert {"password_reset", "reset_password", "forgot_password"} <= set(entry.intents)
+    ok, message = policy_check(DEFAULT_FILE)
+    assert ok and "self-service: password_reset" in message
+
+
+@pytest.mark.parametrize(
+    ("sections", "expected"),
+    [
+        (
+            {"self_service": [{**PASSWORD, "defer": ["human_request"]}]},
+            "self_service[0].defer[0]: cannot defer a mandatory trigger: human_request is "
+            "mandatory in this policy, and mandatory triggers always fire",
+        ),
+        (
+            {"self_service": [{**PASSWORD, "defer": ["risk.identity", "risk.compliance"]}]},
+            "self_service[0].defer[1]: cannot defer a mandatory trigger: risk.compliance is "
+            "mandatory in this policy, and mandatory triggers always fire",
+        ),
+        (
+            {
+                "triggers": {"risk.identity": {"mandatory": True}},
+                "self_service": [PASSWORD],
+            },
+            "self_service[0].defer[0]: cannot defer a mandatory trigger: risk.identity is "
+            "mandatory in this policy, and mandatory triggers always fire",
+        ),
+        (
+            {"self_service": [PASSWORD, {**PASSWORD, "intents": ["other"]}]},
+            "self_service[1].name: duplicate self-service name 'password_reset' "
+            "(first at self_service[0])",
+        ),
+        (
+            {"self_service": [PASSWORD, {**PASSWORD, "name": "b", "intents": ["Forgot_Password"]}]},
+            "self_service[1].intents[0]: intent 'Forgot_Password' is already in "
+            "self_service[0] (list each intent in one entry)",
+        ),
+    ],
+)
+def test_self_service_cross_reference_errors(sections: dict[str, Any], expected: str) -> None:
+    assert problems_of(changed(**sections)) == [expected]
+
+
+def test_a_trigger_made_optional_by_the_policy_can_be_deferred() -> None:
+    data = changed(
+        triggers={"risk.compliance": {"mandatory": False}},
+        self_service=[{**PASSWORD, "defer": ["risk.compliance"]}],
+    )
+    policy = parse_policy(yaml.safe_dump(data), "p.yaml")
+    assert policy.compiled.self_service["password_reset"] == (0.8, frozenset({"risk.compliance"}))
+
+
+def test_mandatory_deferral_is_reported_alongside_field_errors() -> None:
+    # Field errors stop `Policy` before its own checks; the loader checks the raw YAML,
+    # where triggers left out are mandatory by their built-in defaults.
+    data = changed(
+        defaults={"queue": "general", "priority": 0},
+        self_service=[{**PASSWORD, "defer": ["human_request"], "min_confidence": 2}],
+    )
+    assert problems_of(data) == [
+        "self_service[0].min_confidence: must be between 0 and 1, got 2",
+        "defaults.priority: must be between 1 and 5, got 0",
+        "self_service[0].defer[0]: cannot defer a mandatory trigger: human_request is "
+        "mandatory in this policy, and mandatory triggers always fire",
+    ]
+    with pytest.raises(ValidationError, match="cannot defer a mandatory trigger: human_request"):
+        Policy.model_validate(changed(self_service=[{**PASSWORD, "defer": ["human_request"]}]))
 
 
 def test_reference_errors_are_reported_alongside_field_errors() -> None:

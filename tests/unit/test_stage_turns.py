@@ -7,6 +7,7 @@ each turn publishes, in order, with no Faust envelope in the JSON.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -29,8 +30,11 @@ class FakeProducer:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes]] = []
 
-    async def __call__(self, topic: str, key: bytes | None, value: bytes) -> None:
+    async def __call__(self, topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
         self.sent.append((topic, key, value))
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
 
     def on(self, suffix: str) -> list[dict[str, Any]]:
         return [orjson.loads(v) for t, _, v in self.sent if t.endswith(suffix)]
