@@ -114,6 +114,25 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from warmhandoff.agents.scenarios import generate
+
+    start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
+    if start.tzinfo is None:
+        raise WarmhandoffError("--start needs a timezone, e.g. 2026-11-25T16:00:00Z")
+    conversations = generate(
+        args.conversations, seed=args.seed, escalating_share=args.escalating_share, start=start
+    )
+    turns = sorted((t for c in conversations for t in c.turns), key=lambda t: t.ts)
+    out = sys.stdout.buffer
+    for turn in turns:
+        out.write(turn.model_dump_json(exclude_none=True).encode() + b"\n")
+    out.flush()
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -151,6 +170,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="input file, or - for stdin (default)")
     p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
     p.set_defaults(handler=_cmd_replay)
+
+    p = sub.add_parser("simulate", help="write simulated conversations as turn events (JSON lines)")
+    p.add_argument("--conversations", type=int, default=100, help="conversations to generate")
+    p.add_argument("--seed", type=int, default=7, help="seed (same seed, same output)")
+    p.add_argument("--escalating-share", type=float, default=0.2, help="share needing a human")
+    p.add_argument("--start", help="ISO time of the first conversation (default: now)")
+    p.set_defaults(handler=_cmd_simulate)
 
     p = sub.add_parser("policy", help="policy tools")
     psub = p.add_subparsers(title="policy commands", metavar="ACTION")
