@@ -67,6 +67,7 @@ def run_worker(settings: Settings) -> int:
         redirect_stdouts=False,
         quiet=True,
     )
+    worker.spinner = None  # a terminal spinner would write escape codes into the JSON logs
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:

@@ -12,8 +12,6 @@ from ..models import Signals, TriggerHit
 from .model import Condition, LearnedMode, Policy, Queue
 from .triggers import Evaluator, compile_triggers
 
-_NOTHING: frozenset[str] = frozenset()
-
 
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
@@ -100,21 +98,16 @@ class CompiledPolicy:
             hits.append(
                 TriggerHit(code="learned", value=learned_score, threshold=self.learned_threshold)
             )
-        if hits and self.self_service and signals.intent is not None:
-            deferred = self.deferred(signals)
-            if deferred:
-                hits = [hit for hit in hits if hit.code not in deferred]
-        return hits
-
-    def deferred(self, signals: Signals) -> frozenset[str]:
-        """The trigger codes self-service keeps from firing on this turn (usually none)."""
         intent = signals.intent
-        found = self.self_service.get(intent.lower()) if intent is not None else None
-        if found is None:
-            return _NOTHING
-        min_confidence, codes = found
-        confidence = signals.confidence
-        return codes if confidence is not None and confidence >= min_confidence else _NOTHING
+        if hits and intent is not None and self.self_service:
+            # Inline, not a method: this runs on every turn with an intent and a hit.
+            found = self.self_service.get(intent.lower())
+            if found is not None:
+                confidence = signals.confidence
+                if confidence is not None and confidence >= found[0]:
+                    deferred = found[1]
+                    hits = [hit for hit in hits if hit.code not in deferred]
+        return hits
 
     def route(self, fired: frozenset[str], signals: Signals) -> Route:
         """The first matching rule's route, else the default queue's."""
