@@ -30,6 +30,7 @@ import faust
 import structlog
 from pydantic import BaseModel
 
+from . import transport
 from .codec import Rejected, dead_letter, decode_turn, encode
 from .conversation import ConversationState
 from .models import Action, Turn
@@ -77,9 +78,12 @@ def faust_config(
     settings: Settings, topics: Topics, *, consistency_check: bool = True
 ) -> dict[str, Any]:
     """Faust settings for this pipeline (measured choices are explained inline)."""
+    broker = faust_broker_settings(settings)
+    scheme = transport.configure(settings.fetch_max_wait_ms)
+    broker["broker"] = broker["broker"].replace("kafka://", f"{scheme}://")
     return {
         "recovery_consistency_check": consistency_check,
-        **faust_broker_settings(settings),
+        **broker,
         "store": settings.store,
         "datadir": str(settings.data_dir),
         "key_serializer": "raw",

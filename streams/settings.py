@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # its first offset + 1, so that check fails spuriously after a crash there: "auto" turns it
     # off on the embedded broker only (state updates are idempotent by seq either way).
     recovery_consistency_check: Literal["auto", "on", "off"] = "auto"
+    # How long the worker's fetch may wait for records. Real Kafka answers as soon as records
+    # arrive, so this only bounds idle polling there; the embedded broker holds the fetch for
+    # the whole wait, so it bounds decision latency (streams/transport.py).
+    fetch_max_wait_ms: int = Field(default=20, ge=1, le=30_000)
     max_turn_bytes: int = Field(default=64_000, ge=1)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: LogLevel = "INFO"
