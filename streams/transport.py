@@ -18,7 +18,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 SCHEME = "whkafka"
 
 
-class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore[misc]
+class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """The worker's consumer thread, with the fetch wait taken from `configure`."""
 
     fetch_max_wait_ms: ClassVar[int] = 1500
@@ -30,14 +30,14 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore[mis
         return consumer
 
 
-class Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]
+class Consumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer using `ConsumerThread`."""
 
     def _new_consumer_thread(self) -> Any:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-class Transport(faust_aiokafka.Transport):  # type: ignore[misc]
+class Transport(faust_aiokafka.Transport):
     """Faust's aiokafka transport using `Consumer`."""
 
     Consumer = Consumer
