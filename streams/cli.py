@@ -93,16 +93,31 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    import time
+    from collections import Counter
+
     from .policy.loader import load_policy
     from .replay import dumps, replay
 
     policy = load_policy(args.policy)
     source = sys.stdin.buffer if args.file in (None, "-") else Path(args.file).open("rb")  # noqa: SIM115
     out = sys.stdout.buffer
+    actions: Counter[str] = Counter()
+    started = time.process_time()
     with source:
         for line in replay(source, policy):
             out.write(dumps(line))
+            actions[str(line.action)] += 1
     out.flush()
+    if args.stats:
+        cpu = time.process_time() - started
+        total = sum(actions.values())
+        per_turn = cpu / total * 1e6 if total else 0.0
+        print(
+            f"replayed {total} lines in {cpu:.2f} s CPU ({per_turn:.0f} µs per line, decoding, "
+            f"detection, decision and output included); actions: {dict(actions)}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -169,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="run the pipeline offline on turn events (JSON lines)")
     p.add_argument("file", nargs="?", help="input file, or - for stdin (default)")
     p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
+    p.add_argument("--stats", action="store_true", help="print CPU per line and actions to stderr")
     p.set_defaults(handler=_cmd_replay)
 
     p = sub.add_parser("simulate", help="write simulated conversations as turn events (JSON lines)")
