@@ -21,6 +21,7 @@ conversation's partition, where the state can be changed safely.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ import faust
 import structlog
 from pydantic import BaseModel
 
-from . import transport
+from . import metrics, transport
 from .codec import Rejected, dead_letter, decode_turn, encode
 from .conversation import ConversationState
 from .models import Action, Turn
@@ -43,6 +44,10 @@ log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 Sender = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[object]]]
+
+
+#: How often the worker measures its consumer lag (seconds).
+LAG_INTERVAL_S = 5.0
 
 
 def utc_now() -> datetime:
@@ -97,9 +102,8 @@ def faust_config(
         "broker_session_timeout": max(10.0, settings.rebalance_timeout_seconds * 2),
         "broker_heartbeat_interval": 1.0,
         "consumer_auto_offset_reset": "earliest",
-        "web_enabled": settings.web_port > 0,
-        "web_port": max(settings.web_port, 1),
-        "web_host": settings.web_host,
+        # The worker serves /metrics, /livez and /readyz itself (streams/ops.py).
+        "web_enabled": False,
         "table_standby_replicas": settings.standby_replicas,
         "producer_acks": -1,
         "stream_buffer_maxsize": 4096,
@@ -156,6 +160,44 @@ class Pipeline:
             self._timers
         )
         self.app.timer(settings.timer_interval_seconds)(self._tick_overdue)
+        self.app.timer(LAG_INTERVAL_S)(self._measure_lag)
+        self.joined = False
+        # mode types receivers with a positional-only sender; this one takes it by position too.
+        self.app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]
+        self._pipeline_seconds = metrics.STAGE_SECONDS.labels("pipeline")
+        self._publish_seconds = metrics.STAGE_SECONDS.labels("publish")
+
+    async def _on_rebalance_complete(
+        self, sender: Any, *_: Any, signal: Any = None, **__: Any
+    ) -> None:
+        """Faust signals this once partitions are assigned and tables recovered."""
+        self.joined = True
+        metrics.READY.set(1)
+        log.info("worker.ready", partitions=len(self.app.consumer.assignment()))
+
+    def readiness(self) -> str | None:
+        """None when ready to process; otherwise why not (for /readyz)."""
+        if not self.joined:
+            return "joining the consumer group and recovering tables"
+        if self.app.rebalancing:
+            return "rebalancing"
+        return None
+
+    async def _measure_lag(self) -> None:
+        """Consumer lag per input topic: high-water mark minus the next offset to read."""
+        consumer = self.app.consumer
+        inputs = {self.turns_topic.get_topic_name(), self.timers_topic.get_topic_name()}
+        lag: dict[str, int] = dict.fromkeys(inputs, 0)
+        for tp in consumer.assignment():
+            if tp.topic not in inputs:
+                continue  # changelogs are read during recovery, not consumed as a stream
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            read = getattr(consumer, "_read_offset", {}).get(tp)  # Faust's private, read only
+            behind = highwater - (read + 1 if read is not None else 0)
+            lag[tp.topic] = lag.get(tp.topic, 0) + max(0, behind)
+        metrics.observe_lag(lag)
 
     def _topic(self, key: str, *, compacting: bool = False) -> faust.TopicT:
         """A Faust topic bound to a topics.yaml entry (raw bytes, no Faust envelope)."""
@@ -171,15 +213,18 @@ class Pipeline:
 
     async def _turns(self, stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         """Agent: every turn through detect → decide → prepare → transfer."""
+        decode_seconds = metrics.STAGE_SECONDS.labels("decode")
         async for event in stream.events():
             msg = event.message
             now = self.clock()
+            started = time.perf_counter()
             try:
                 turn = decode_turn(msg.value, max_bytes=self.settings.max_turn_bytes)
             except Rejected as rejected:
                 await self._dead_letter(rejected, msg, now)
                 yield None
                 continue
+            decode_seconds.observe(time.perf_counter() - started)
             with structlog.contextvars.bound_contextvars(conversation_id=turn.conversation_id):
                 await self.handle_turn(turn, now)
             yield None
@@ -190,11 +235,17 @@ class Pipeline:
         raw = self.conversations.get(key)
         state = ConversationState.loads(raw) if raw else new_state(turn.conversation_id)
         had_pending = state.pending is not None
+        started = time.perf_counter()
         result = process_turn(state, turn, self.policy, now=now)
+        self._pipeline_seconds.observe(time.perf_counter() - started)
         if result is None:
-            log.debug("turn.replayed", seq=turn.seq)
+            metrics.TURNS_REPLAYED.inc()
+            log.debug("turn.redelivered", seq=turn.seq)
             return None
+        started = time.perf_counter()
         await self._publish_then_save(key, result, state, had_pending)
+        self._publish_seconds.observe(time.perf_counter() - started)
+        metrics.observe_step(result, self.clock())
         return result
 
     async def _publish_then_save(
@@ -220,17 +271,28 @@ class Pipeline:
         """Agent: a tick for a conversation whose gather may be overdue."""
         async for event in stream.events():
             key = event.key
-            raw = self.conversations.get(key)
-            if raw:
-                state = ConversationState.loads(raw)
-                result = expire_gather(state, self.policy, now=self.clock())
-                if result is not None:
-                    log.info("gather.expired", conversation_id=state.conversation_id)
-                    await asyncio.gather(*await self._publish(key, result))
-                    self.conversations[key] = state.dumps()
-                if state.pending is None and self.pending.get(key) is not None:
-                    del self.pending[key]
+            with structlog.contextvars.bound_contextvars(
+                conversation_id=key.decode(errors="replace")
+            ):
+                await self.handle_tick(key)
             yield None
+
+    async def handle_tick(self, key: bytes) -> None:
+        """Send the transfer of a gather past its deadline, if it is still pending."""
+        raw = self.conversations.get(key)
+        if not raw:
+            return
+        state = ConversationState.loads(raw)
+        result = expire_gather(state, self.policy, now=self.clock())
+        if result is not None:
+            handoff_id = result.handoff.handoff_id if result.handoff else None
+            log.info("gather.expired", handoff_id=handoff_id)
+            await asyncio.gather(*await self._publish(key, result))
+            self.conversations[key] = state.dumps()
+            metrics.GATHER_TIMEOUTS.inc()
+            metrics.observe_step(result, self.clock())
+        if state.pending is None and self.pending.get(key) is not None:
+            del self.pending[key]
 
     async def _tick_overdue(self) -> None:
         """Timer: publish a tick for each local pending transfer past its deadline."""
@@ -282,6 +344,7 @@ class Pipeline:
             now=now,
         )
         log.warning("turn.rejected", reason=rejected.reason, offset=msg.offset)
+        metrics.DEAD_LETTERS.labels(rejected.reason, "detect").inc()
         await self.send(self.out.deadletter, msg.key, encode(letter))
 
     async def send(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[object]:

@@ -43,6 +43,12 @@ class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
 
 
+# mode names a service's logger after the module that defines the class; keep Faust's names
+# so these records stay under the `faust` logger (held at WARNING with the rest of Faust's).
+for _cls in (ConsumerThread, Consumer, Transport):
+    setattr(_cls, "logger", faust_aiokafka.logger)  # noqa: B010
+
+
 def configure(fetch_max_wait_ms: int) -> str:
     """Register the transport with this wait; returns the URL scheme to use in `broker`."""
     ConsumerThread.fetch_max_wait_ms = fetch_max_wait_ms

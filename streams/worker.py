@@ -15,6 +15,7 @@ import structlog
 from .broker import EMBEDDED_CLUSTER_IDS, broker_answers, cluster_id
 from .errors import WarmhandoffError
 from .logs import configure_logging
+from .ops import OpsServer
 from .policy.loader import load_policy
 from .settings import Settings
 from .topics import check_topics, load_topics, one_line
@@ -59,6 +60,10 @@ def run_worker(settings: Settings) -> int:
         policy_version=policy.version,
         bootstrap=settings.bootstrap_servers,
     )
+    if settings.web_port > 0:
+        ops = OpsServer(settings.web_host, settings.web_port, pipeline.readiness)
+        loop.run_until_complete(ops.start())
+        log.info("ops.listening", port=settings.web_port, paths="/metrics /livez /readyz")
     worker = faust.Worker(
         pipeline.app,
         loop=loop,

@@ -1,0 +1,164 @@
+"""Prometheus metrics: the catalogue, in one place.
+
+Names carry the `warmhandoff_` prefix, base units (seconds) and `_total` on counters. Labels
+come only from small fixed sets (stage, trigger, queue, priority, action, reason, sink, topic)
+and never carry a conversation, customer or agent id. Queue, trigger and reason values come
+from the policy and the code, so their number is bounded by configuration, not by traffic.
+
+Metrics of parts that later issues add (routing and queues, sinks, KPIs) are declared here
+with the pipeline's so dashboards and alerts have stable names; they stay at zero until the
+part that updates them runs (README, "Operations", says which part that is).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from .pipeline import StepResult
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+#: Stage timings are per turn: microseconds to milliseconds.
+STAGE_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1)
+#: Decision latency: from the turn's timestamp to the handoff produced.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+TURNS = Counter(
+    "warmhandoff_turns_processed_total",
+    "Turn events applied to conversation state (redeliveries skipped are not counted).",
+    registry=REGISTRY,
+)
+TURNS_REPLAYED = Counter(
+    "warmhandoff_turns_redelivered_total",
+    "Turn events skipped because their seq was already applied (at-least-once redelivery).",
+    registry=REGISTRY,
+)
+STAGE_SECONDS = Histogram(
+    "warmhandoff_stage_seconds",
+    "CPU-bound processing time per turn and stage (decode, pipeline, publish).",
+    ["stage"],
+    buckets=STAGE_BUCKETS,
+    registry=REGISTRY,
+)
+DECISION_LATENCY = Histogram(
+    "warmhandoff_decision_latency_seconds",
+    "From the turn's timestamp (ts) to the handoff request produced.",
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+DECISIONS = Counter(
+    "warmhandoff_decisions_total",
+    "Decisions by action (none, clarify, gather, escalate, owned).",
+    ["action"],
+    registry=REGISTRY,
+)
+ESCALATIONS = Counter(
+    "warmhandoff_escalations_total",
+    "Handoff requests produced, by each trigger that fired, queue and priority.",
+    ["trigger", "queue", "priority"],
+    registry=REGISTRY,
+)
+HANDOFFS = Counter(
+    "warmhandoff_handoffs_requested_total",
+    "Handoff requests produced, by queue.",
+    ["queue"],
+    registry=REGISTRY,
+)
+DIRECTIVES = Counter(
+    "warmhandoff_directives_total",
+    "Directives sent to bots, by type.",
+    ["action"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "warmhandoff_dead_letters_total",
+    "Inputs rejected to the dead-letter topic, by reason and stage.",
+    ["reason", "stage"],
+    registry=REGISTRY,
+)
+GATHER_TIMEOUTS = Counter(
+    "warmhandoff_gather_timeouts_total",
+    "Transfers sent after waiting for required fields past their deadline.",
+    registry=REGISTRY,
+)
+SINK_DELIVERIES = Counter(
+    "warmhandoff_sink_deliveries_total",
+    "Handoffs a sink delivered (acknowledged by the CRM), by sink.",
+    ["sink"],
+    registry=REGISTRY,
+)
+SINK_FAILURES = Counter(
+    "warmhandoff_sink_failures_total",
+    "Handoff deliveries a sink gave up on or that failed, by sink and reason.",
+    ["sink", "reason"],
+    registry=REGISTRY,
+)
+QUEUE_WAITING = Gauge(
+    "warmhandoff_queue_waiting",
+    "Customers waiting for a human, by queue.",
+    ["queue"],
+    registry=REGISTRY,
+)
+QUEUE_OLDEST_WAIT = Gauge(
+    "warmhandoff_queue_oldest_wait_seconds",
+    "How long the longest-waiting customer has waited, by queue.",
+    ["queue"],
+    registry=REGISTRY,
+)
+QUEUE_SERVICE_LEVEL = Gauge(
+    "warmhandoff_queue_service_level_ratio",
+    "Share of recent handoffs answered within the queue's SLA seconds, by queue.",
+    ["queue"],
+    registry=REGISTRY,
+)
+QUEUE_SLA_TARGET = Gauge(
+    "warmhandoff_queue_service_level_target_ratio",
+    "The queue's service-level target from the policy (0.8 for 80/20), by queue.",
+    ["queue"],
+    registry=REGISTRY,
+)
+KPI = Gauge(
+    "warmhandoff_kpi_ratio",
+    "Contact-centre KPIs as ratios (escalation_rate, containment, right_channel, ...).",
+    ["kpi"],
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "warmhandoff_consumer_lag_messages",
+    "Records not yet processed on the worker's assigned partitions, by topic.",
+    ["topic"],
+    registry=REGISTRY,
+)
+READY = Gauge(
+    "warmhandoff_worker_ready",
+    "1 when the worker has joined its consumer group, recovered its tables and is processing.",
+    registry=REGISTRY,
+)
+
+
+def observe_step(result: StepResult, produced_at: datetime) -> None:
+    """Count what one turn (or timer tick) produced."""
+    TURNS.inc()
+    decision = result.decision
+    if decision is not None:
+        DECISIONS.labels(decision.action.value).inc()
+    for directive in result.directives:
+        DIRECTIVES.labels(directive.type.value).inc()
+    handoff = result.handoff
+    if handoff is not None:
+        queue = handoff.routing.queue
+        priority = str(handoff.routing.priority)
+        HANDOFFS.labels(queue).inc()
+        for hit in handoff.triggers:
+            ESCALATIONS.labels(hit.code, queue, priority).inc()
+        DECISION_LATENCY.observe(max(0.0, (produced_at - handoff.turn_ts).total_seconds()))
+
+
+def observe_lag(lag_by_topic: dict[str, int]) -> None:
+    """Set the consumer lag gauge for each topic the worker consumes."""
+    for topic, lag in lag_by_topic.items():
+        CONSUMER_LAG.labels(topic).set(lag)

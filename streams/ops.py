@@ -1,0 +1,64 @@
+"""The worker's operations endpoints: /metrics, /livez and /readyz on WARMHANDOFF_WEB_PORT.
+
+A small aiohttp server of its own rather than Faust's web server, because Faust starts its
+web server only after table recovery, and a liveness probe must answer before that.
+- /livez: 200 while the event loop runs.
+- /readyz: 200 once the topics checked out at start, the consumer group is joined and the
+  tables are recovered, and while no rebalance is in progress; 503 with the reason otherwise.
+- /metrics: the Prometheus text format of `metrics.REGISTRY`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .metrics import REGISTRY
+
+Readiness = Callable[[], str | None]
+"""Returns None when ready, else the reason it is not."""
+
+
+class OpsServer:
+    """HTTP endpoints for SREs and orchestrators."""
+
+    def __init__(self, host: str, port: int, readiness: Readiness) -> None:
+        self.host = host
+        self.port = port
+        self.readiness = readiness
+        self._runner: web.AppRunner | None = None
+
+    def application(self) -> web.Application:
+        """The aiohttp application (also used directly in tests)."""
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/livez", self._livez)
+        app.router.add_get("/readyz", self._readyz)
+        return app
+
+    async def start(self) -> None:
+        """Listen on host:port."""
+        self._runner = web.AppRunner(self.application(), access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = generate_latest(REGISTRY)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _livez(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        reason = self.readiness()
+        if reason is None:
+            return web.Response(text="ready\n")
+        return web.Response(status=503, text=f"not ready: {reason}\n")
