@@ -290,7 +290,7 @@ class Pipeline:
             await asyncio.gather(*await self._publish(key, result))
             self.conversations[key] = state.dumps()
             metrics.GATHER_TIMEOUTS.inc()
-            metrics.observe_step(result, self.clock())
+            metrics.observe_step(result, self.clock(), turn=False)
         if state.pending is None and self.pending.get(key) is not None:
             del self.pending[key]
 

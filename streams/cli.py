@@ -148,6 +148,25 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+    from .policy.loader import load_policy
+
+    if args.max_per_set is not None and args.max_per_set < 1:
+        raise WarmhandoffError("--max-per-set must be at least 1")
+    report = evaluate(args.data, max_per_set=args.max_per_set, policy=load_policy(args.policy))
+    if args.json:
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.flush()
+    else:
+        from .eval_table import render_table
+
+        sys.stdout.write(render_table(report))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -193,6 +212,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--escalating-share", type=float, default=0.2, help="share needing a human")
     p.add_argument("--start", help="ISO time of the first conversation (default: now)")
     p.set_defaults(handler=_cmd_simulate)
+
+    p = sub.add_parser(
+        "eval", help="measure the detectors on labelled data sets against issue 3's targets"
+    )
+    p.add_argument("--data", type=Path, required=True, help="folder laid out as ../shared/data")
+    p.add_argument("--json", action="store_true", help="print one JSON object, not a table")
+    p.add_argument(
+        "--max-per-set", type=int, metavar="N", help="use at most N evenly spaced rows per set"
+    )
+    p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
+    p.set_defaults(handler=_cmd_eval)
 
     p = sub.add_parser("policy", help="policy tools")
     psub = p.add_subparsers(title="policy commands", metavar="ACTION")

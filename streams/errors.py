@@ -38,3 +38,7 @@ class TopicDriftError(WarmhandoffError):
 
 class UnknownTopicError(WarmhandoffError, KeyError):
     """Code asked for a logical topic that topics.yaml does not declare."""
+
+
+class DatasetError(WarmhandoffError):
+    """A labelled data set for `warmhandoff eval` is missing or malformed."""

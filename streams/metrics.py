@@ -140,9 +140,10 @@ READY = Gauge(
 )
 
 
-def observe_step(result: StepResult, produced_at: datetime) -> None:
-    """Count what one turn (or timer tick) produced."""
-    TURNS.inc()
+def observe_step(result: StepResult, produced_at: datetime, *, turn: bool = True) -> None:
+    """Count what one turn (or, with turn=False, a gather timer tick) produced."""
+    if turn:
+        TURNS.inc()
     decision = result.decision
     if decision is not None:
         DECISIONS.labels(decision.action.value).inc()

@@ -33,9 +33,10 @@ GATHER_TIMEOUT_S = 3
 class WorkerProcess:
     """`warmhandoff worker` as a child process, configured through its environment."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
+    def __init__(self, settings: Settings, log_path: Path, web_port: int = 0) -> None:
         self.settings = settings
         self.log_path = log_path
+        self.web_port = web_port
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -47,7 +48,8 @@ class WorkerProcess:
                 "WARMHANDOFF_APP_ID": self.settings.app_id,
                 "WARMHANDOFF_DATA_DIR": str(self.settings.data_dir),
                 "WARMHANDOFF_POLICY_FILE": str(self.settings.policy_file),
-                "WARMHANDOFF_WEB_PORT": "0",
+                "WARMHANDOFF_WEB_PORT": str(self.web_port),
+                "WARMHANDOFF_WEB_HOST": "127.0.0.1",
                 "WARMHANDOFF_LOG_FORMAT": "json",
             }
         )
@@ -103,8 +105,9 @@ class Deployment:
     tmp: Path
     workers: list[WorkerProcess] = field(default_factory=list)
 
-    def worker(self) -> WorkerProcess:
-        worker = WorkerProcess(self.settings, self.tmp / f"worker-{len(self.workers)}.log")
+    def worker(self, web_port: int = 0) -> WorkerProcess:
+        log = self.tmp / f"worker-{len(self.workers)}.log"
+        worker = WorkerProcess(self.settings, log, web_port)
         self.workers.append(worker)
         worker.start()
         return worker

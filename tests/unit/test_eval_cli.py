@@ -1,0 +1,227 @@
+"""`warmhandoff eval`: the table and the JSON report on a tiny data folder, and its errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from warmhandoff.streams.cli import main
+from warmhandoff.streams.evaluate import evaluate
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+TOP_KEYS = {
+    "report_version",
+    "data",
+    "max_per_set",
+    "policy_version",
+    "datasets",
+    "human_request",
+    "risk",
+    "negative_sentiment",
+    "language",
+    "false_escalation",
+    "speed",
+    "targets",
+    "targets_met",
+}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A folder laid out as ../shared/data with a few rows of each format (no VADER)."""
+    root = tmp_path / "data"
+    (root / "banking77").mkdir(parents=True)
+    (root / "banking77" / "train.csv").write_text(
+        "text,category\n"
+        "someone used my card without my permission,compromised_card\n"
+        "I want to close my account,terminate_account\n"
+        "I was charged twice for the same coffee,transaction_charged_twice\n"
+        "how do I verify my identity,verify_my_identity\n"
+        "when will my card arrive,card_arrival\n"
+        "what is the exchange rate for euros,exchange_rate\n"
+        "I can't see my refund,Refund_not_showing_up\n",
+        encoding="utf-8",
+    )
+    (root / "clinc150").mkdir()
+    clinc = {
+        "train": [
+            ["report my card as stolen", "report_lost_card"],
+            ["what's the weather", "weather"],
+        ],
+        "oos_val": [["how tall is mount everest", "oos"]],
+    }
+    (root / "clinc150" / "clinc150_dev.json").write_text(json.dumps(clinc), encoding="utf-8")
+    (root / "nlupp" / "hotels").mkdir(parents=True)
+    nlupp = [
+        {"text": "can I talk to a real person please", "intents": ["handoff"]},
+        {"text": "is breakfast included", "intents": ["breakfast"]},
+        {"text": "for two nights"},
+    ]
+    (root / "nlupp" / "hotels" / "fold0.json").write_text(json.dumps(nlupp), encoding="utf-8")
+    sentiment = root / "tweeteval" / "sentiment"
+    sentiment.mkdir(parents=True)
+    (sentiment / "val_text.txt").write_text(
+        "this is awful, worst service ever\nthe train leaves at nine\nI love this so much\n",
+        encoding="utf-8",
+    )
+    (sentiment / "val_labels.txt").write_text("0\n1\n2\n", encoding="utf-8")
+    return root
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    assert main(["eval", *args, "--json"]) == 0
+    report: dict[str, Any] = orjson.loads(capsys.readouterr().out)
+    return report
+
+
+def test_json_report_has_stable_keys(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "--data", str(data_dir))
+    assert set(report) == TOP_KEYS
+    assert report["report_version"] == 1 and report["max_per_set"] is None
+    assert report["datasets"]["banking77"] == {
+        "present": True,
+        "title": "Banking77 (PolyAI)",
+        "licence": "CC-BY-4.0",
+        "files": ["banking77/train.csv"],
+        "rows": 7,
+        "total": 7,
+    }
+    assert report["datasets"]["vader_tweets"] == {"present": False}
+    nlupp = report["human_request"]["sets"]["nlupp"]
+    assert {"n", "positives", "tp", "fp", "fn", "tn", "precision", "recall", "f1"} == set(nlupp)
+    assert nlupp["positives"] == 1 and nlupp["n"] == 3
+    assert set(report["human_request"]["flagged"]) == {"banking77", "clinc150", "combined"}
+
+    banking = report["risk"]["sets"]["banking77"]
+    assert set(banking["families"]) == {"fraud", "identity", "payments", "cancellation"}
+    assert set(banking["families"]["fraud"]) == {"n", "tp", "fp", "fn", "precision", "recall"}
+    assert banking["plain"]["n"] == 2  # card_arrival, exchange_rate; the refund is adjacent
+    assert banking["adjacent"]["n"] == 1
+    assert set(banking["plain"]) == {"n", "tagged", "rate", "by_family", "top_labels"}
+    assert set(report["risk"]["sets"]["clinc150"]["families"]) == {"fraud"}
+
+    sentiment = report["negative_sentiment"]
+    assert isinstance(sentiment["threshold"], float)
+    tweets = sentiment["sets"]["tweeteval_sentiment"]
+    assert tweets["positives"] == 1 and 0.0 <= tweets["auc"] <= 1.0
+    assert {"best_threshold", "best_f1", "f1", "precision", "recall"} <= set(tweets)
+    assert "vader_tweets" not in sentiment["sets"]
+
+    language = report["language"]
+    assert set(language["per_language"]) >= {"en", "es", "fr", "de", "pt", "it", "ar", "hi"}
+    assert all(v["n"] >= 12 for v in language["per_language"].values())
+
+    escalation = report["false_escalation"]["sets"]["clinc150"]
+    assert escalation["n"] == 2 and set(escalation) == {
+        "n",
+        "escalated",
+        "rate",
+        "actions",
+        "triggers",
+    }
+    speed = report["speed"]
+    assert speed["turns"] == 7 + 3 + 3 + 3
+    assert set(speed["detectors"]) == {"human_request", "risk", "sentiment", "language"}
+    assert speed["us_per_turn"] > 0
+
+    for check in report["targets"]:
+        assert set(check) == {"signal", "set", "metric", "value", "op", "target", "met"}
+    assert {c["signal"] for c in report["targets"]} == {
+        "human_request",
+        "risk",
+        "negative_sentiment",
+        "language",
+        "false_escalation",
+        "speed",
+    }
+    assert report["targets_met"] == all(c["met"] for c in report["targets"])
+
+
+def test_table_has_a_section_per_signal_with_targets(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "--data", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    for title in (
+        "Data sets",
+        "Explicit request for a human",
+        "Risk families",
+        "Negative sentiment (negative when score <= ",
+        "Language",
+        "False escalation",
+        "Speed",
+    ):
+        assert title in out
+    assert "vader_tweets          absent" in out
+    f1_row = next(
+        line for line in out.splitlines() if line.strip().startswith("nlupp") and " F1 " in line
+    )
+    assert ">= 0.97" in f1_row and (f1_row.rstrip().endswith("yes") or "NO" in f1_row)
+    assert "<= 50" in out and ">= 20,000" in out
+    assert out.rstrip().splitlines()[-1].startswith("Targets (issue 3): ")
+
+
+def test_max_per_set_subsamples(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "--data", str(data_dir), "--max-per-set", "2")
+    assert report["max_per_set"] == 2
+    assert report["datasets"]["banking77"]["rows"] == 2
+    assert report["datasets"]["banking77"]["total"] == 7
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "{missing}"], "not a directory"),
+        (["--data", "{empty}"], "none of the known data sets"),
+        (["--data", "{empty}", "--max-per-set", "0"], "--max-per-set must be at least 1"),
+    ],
+)
+def test_bad_data_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    argv = [a.format(missing=tmp_path / "missing", empty=tmp_path / "empty") for a in args]
+    assert main(["eval", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in captured.err
+
+
+def test_malformed_file_is_a_one_line_error(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (data_dir / "clinc150" / "clinc150_dev.json").write_text("{broken", encoding="utf-8")
+    assert main(["eval", "--data", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "clinc150_dev.json: not valid JSON" in err and "Traceback" not in err
+
+
+@pytest.mark.data
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not present")
+def test_eval_on_shared_data(capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "--data", str(SHARED_DATA), "--max-per-set", "200")
+    assert set(report) == TOP_KEYS
+    present = {key for key, info in report["datasets"].items() if info["present"]}
+    assert {"banking77", "clinc150", "nlupp", "tweeteval_sentiment"} <= present
+    assert all(report["datasets"][key]["rows"] <= 200 for key in present)
+    assert set(report["risk"]["sets"]) == {"banking77", "clinc150"}
+    assert set(report["risk"]["sets"]["banking77"]["families"]) == {
+        "fraud",
+        "identity",
+        "payments",
+        "cancellation",
+    }
+    assert report["negative_sentiment"]["sets"]["tweeteval_sentiment"]["auc"] is not None
+    assert report["speed"]["turns"] == sum(report["datasets"][key]["rows"] for key in present)
+    assert len(report["targets"]) >= 15
+
+
+def test_evaluate_is_importable_without_the_cli(data_dir: Path) -> None:
+    report = evaluate(data_dir, max_per_set=1)
+    assert report["datasets"]["nlupp"]["rows"] == 1
