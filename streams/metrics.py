@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 if TYPE_CHECKING:
     from .pipeline import StepResult
@@ -163,3 +164,17 @@ def observe_lag(lag_by_topic: dict[str, int]) -> None:
     """Set the consumer lag gauge for each topic the worker consumes."""
     for topic, lag in lag_by_topic.items():
         CONSUMER_LAG.labels(topic).set(lag)
+
+
+def reference_table() -> str:
+    """The metrics reference (README, "Operations") rendered from the catalogue."""
+    rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
+    catalogue: list[MetricWrapperBase] = [
+        value for value in globals().values() if isinstance(value, MetricWrapperBase)
+    ]
+    for metric in catalogue:
+        for family in metric.describe():
+            name = family.name + ("_total" if family.type == "counter" else "")
+            labels = ", ".join(metric._labelnames)
+            rows.append(f"| `{name}` | {family.type} | {labels} | {family.documentation} |")
+    return "\n".join(rows[:2] + sorted(rows[2:]))

@@ -30,39 +30,86 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
 
-    bootstrap_servers: str = "localhost:9092"
-    security_protocol: SecurityProtocol = "PLAINTEXT"
-    sasl_mechanism: SaslMechanism = "PLAIN"
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = None
-    ssl_certfile: Path | None = None
-    ssl_keyfile: Path | None = None
-    embedded_broker: Literal["auto", "never", "always"] = "auto"
-    topics_file: Path | None = None  # None: the topics.yaml shipped in the package
-    topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
-    app_id: str = Field(default="warmhandoff", pattern=r"^[A-Za-z0-9._-]+$", max_length=100)
-    policy_file: Path | None = None  # None: the default policy shipped in the package
-    store: str = "rocksdb://"
-    data_dir: Path = Path(".warmhandoff")
-    web_port: int = Field(default=6066, ge=0, le=65535)  # 0 turns the worker's web server off
-    web_host: str = "0.0.0.0"
-    # A few seconds instead of Faust's default makes a consumer group form in ~5 s, not ~30 s.
-    rebalance_timeout_seconds: float = Field(default=5.0, gt=0)
-    standby_replicas: int = Field(default=1, ge=0)
-    timer_interval_seconds: float = Field(default=1.0, gt=0)
+    bootstrap_servers: str = Field(
+        "localhost:9092",
+        description="Kafka bootstrap servers, host:port[,host:port]: the one setting that "
+        "points everything at a real cluster",
+    )
+    security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    )
+    sasl_mechanism: SaslMechanism = Field(
+        "PLAIN", description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+    )
+    sasl_username: str | None = Field(None, description="SASL user name")
+    sasl_password: SecretStr | None = Field(None, description="SASL password (never printed)")
+    ssl_cafile: Path | None = Field(None, description="CA bundle to verify the brokers")
+    ssl_certfile: Path | None = Field(None, description="client certificate (mutual TLS)")
+    ssl_keyfile: Path | None = Field(None, description="client key (mutual TLS)")
+    embedded_broker: Literal["auto", "never", "always"] = Field(
+        "auto",
+        description="auto: the demo and tests start Tansu when nothing answers on a local "
+        "address; never; always",
+    )
+    topics_file: Path | None = Field(
+        None, description="topic declarations (default: the topics.yaml shipped in the package)"
+    )
+    topic_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        max_length=100,
+        description="prepended to every topic name and the app id (tenants, tests)",
+    )
+    app_id: str = Field(
+        default="warmhandoff",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        max_length=100,
+        description="Faust app id: the consumer group and the changelog topic names",
+    )
+    policy_file: Path | None = Field(
+        None, description="the escalation policy (default: the policy shipped in the package)"
+    )
+    store: str = Field(
+        "rocksdb://", description="table store: rocksdb:// in workers, memory:// in tests"
+    )
+    data_dir: Path = Field(
+        Path(".warmhandoff"), description="RocksDB table state and the embedded broker's log"
+    )
+    web_port: int = Field(
+        default=6066, ge=0, le=65535, description="HTTP port of /metrics, /livez, /readyz (0: off)"
+    )
+    web_host: str = Field("0.0.0.0", description="address the HTTP endpoints listen on")
+    rebalance_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="consumer group rebalance timeout: a group forms in ~5 s, not Faust's ~30 s",
+    )
+    standby_replicas: int = Field(
+        default=1, ge=0, description="standby table replicas kept by other workers"
+    )
+    timer_interval_seconds: float = Field(
+        default=1.0, gt=0, description="how often overdue gathers are looked for"
+    )
     # Faust refuses to recover a table whose local offset is past the changelog's high-water
     # mark. The embedded broker (Tansu) reports the high-water mark of a multi-record batch as
     # its first offset + 1, so that check fails spuriously after a crash there: "auto" turns it
     # off on the embedded broker only (state updates are idempotent by seq either way).
-    recovery_consistency_check: Literal["auto", "on", "off"] = "auto"
+    recovery_consistency_check: Literal["auto", "on", "off"] = Field(
+        "auto", description="Faust's table recovery check; auto: off on the embedded broker only"
+    )
     # How long the worker's fetch may wait for records. Real Kafka answers as soon as records
     # arrive, so this only bounds idle polling there; the embedded broker holds the fetch for
     # the whole wait, so it bounds decision latency (streams/transport.py).
-    fetch_max_wait_ms: int = Field(default=20, ge=1, le=30_000)
-    max_turn_bytes: int = Field(default=64_000, ge=1)
-    log_format: Literal["auto", "json", "console"] = "auto"
-    log_level: LogLevel = "INFO"
+    fetch_max_wait_ms: int = Field(
+        default=20, ge=1, le=30_000, description="longest wait of a worker's fetch for records"
+    )
+    max_turn_bytes: int = Field(
+        default=64_000, ge=1, description="larger turn events are dead-lettered (too_large)"
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto: JSON when stderr is not a terminal"
+    )
+    log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -95,6 +142,16 @@ class Settings(BaseSettings):
                 "use SSL or SASL_SSL"
             )
         return self
+
+
+def reference_table() -> str:
+    """The configuration reference (README, "Operations") rendered from the model."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "" if default is None else f"`{default}`"
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)
 
 
 def load_settings(**overrides: Any) -> Settings:
