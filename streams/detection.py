@@ -6,9 +6,15 @@ remembers (trend, streaks, repeats) and updates the state. It is pure: no Faust,
 the stream and `warmhandoff replay` call exactly this.
 
 The raw text is redacted here, first thing; only the redacted text is kept in the state.
+What the detectors read from a short text alone is cached by text (quick replies and
+templates repeat); everything that depends on the conversation is computed per turn.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from .conversation import (
     MAX_FINGERPRINTS,
@@ -48,6 +54,9 @@ FRUSTRATION_RELIEF = 0.25  # times sentiment when sentiment is positive
 LANGUAGE_MIN_CONFIDENCE = 0.8
 LANGUAGE_MIN_CHARS = 12
 
+#: Texts up to this long have their detector results cached (see `_text_signals`).
+CACHED_TEXT_CHARS = 300
+
 #: A customer fields value is taken from NLU slots or from entities the detectors found.
 ENTITY_FIELDS = ("order_id", "account_id", "case_id", "invoice_id", "tracking_id")
 
@@ -85,31 +94,55 @@ def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Si
     boundary = _update_steps(state, turn)
     _update_streaks(state, turn, confidence)
 
-    signals = Signals(
+    bot_language = locale_language(state.locale)
+    tier = state.customer.get("tier")
+    if turn.role is Role.customer and text:
+        found = _customer_text_signals(state, text, intent, boundary is not None, bot_language)
+    else:
+        found = {
+            "sentiment_trend": state.sentiment_trend,
+            "frustration": state.frustration,
+            "repeat_count": state.repeat_count,
+            "risk": list(risk_families("", intent)) if intent else [],
+        }
+    customer_needs = sorted(state.customer.get("accessibility", []))
+    if "text_needs" in found:
+        customer_needs = sorted({*found["text_needs"], *customer_needs})
+    # Built once from values already of the declared types (see `_Out.trusted`).
+    return Signals.trusted(
+        schema_version=1,
         conversation_id=turn.conversation_id,
         seq=turn.seq,
         ts=turn.ts,
         role=turn.role,
         channel=turn.channel,
+        sentiment=found.get("sentiment", 0.0),
+        sentiment_trend=found["sentiment_trend"],
+        frustration=found["frustration"],
+        human_request=found.get("human_request", False),
         confidence=confidence,
         low_confidence_streak=state.low_confidence_streak,
         fallback_streak=state.fallback_streak,
+        repeat=found.get("repeat", False),
+        repeat_count=found["repeat_count"],
+        dissatisfied=found.get("dissatisfied", False),
+        risk=found["risk"],
+        vip=bool(tier and str(tier).lower() in VIP_TIERS),
+        tier=tier,
+        churn_risk=state.customer.get("churn_risk"),
+        lifetime_value=state.customer.get("lifetime_value"),
+        language=found.get("language", "und"),
+        language_confidence=found.get("language_confidence", 0.0),
+        bot_language=bot_language,
+        language_mismatch=found.get("language_mismatch", False),
+        accessibility=customer_needs,
         system_boundary=boundary,
+        revenue=found.get("revenue", []),
         intent=intent,
-        bot_language=locale_language(state.locale),
-        **_customer_signals(state),
     )
-    if turn.role is Role.customer and text:
-        _customer_text_signals(state, signals, text, intent, boundary is not None)
-    else:
-        signals.sentiment_trend = state.sentiment_trend
-        signals.frustration = state.frustration
-        signals.repeat_count = state.repeat_count
-        if intent:
-            signals.risk = list(risk_families("", intent))
-    return signals
 
 
+@lru_cache(maxsize=64)
 def locale_region(locale: str | None) -> str:
     """The phone-number region of a locale ("en-GB" → "GB"); national numbers are read in it."""
     if locale:
@@ -119,24 +152,74 @@ def locale_region(locale: str | None) -> str:
     return DEFAULT_REGION
 
 
+@dataclass(frozen=True, slots=True)
+class _TextSignals:
+    """What the detectors read from a (redacted) text alone, before the conversation."""
+
+    sentiment: float
+    fingerprint: tuple[str, ...]
+    dissatisfied: bool
+    human_request: bool
+    risk: tuple[str, ...]  # from the text, without the intent's
+    language: str
+    language_confidence: float
+    needs: tuple[str, ...]
+    revenue: tuple[str, ...]  # from the text, without the intent's
+
+
+def _read_text(text: str) -> _TextSignals:
+    language, confidence = detect_language(text)
+    return _TextSignals(
+        sentiment=sentiment(text),
+        fingerprint=fingerprint(text),
+        dissatisfied=dissatisfied(text),
+        human_request=is_human_request(text),
+        risk=risk_families(text),
+        language=language,
+        language_confidence=confidence,
+        needs=accessibility_needs(text),
+        revenue=revenue_moments(text),
+    )
+
+
+_read_short_text = lru_cache(maxsize=1024)(_read_text)
+
+
+def _text_signals(text: str) -> _TextSignals:
+    """The text's detector results; short texts are cached.
+
+    Quick replies ("yes", "talk to an agent", a button's label) and templated messages repeat
+    across conversations: a repeat costs a look-up instead of 40-100 µs of detectors. Long
+    texts are rarely repeated and would make the cache hold a lot of memory.
+    """
+    if len(text) <= CACHED_TEXT_CHARS:
+        return _read_short_text(text)
+    return _read_text(text)
+
+
 def _customer_text_signals(
-    state: ConversationState, signals: Signals, text: str, intent: str | None, failed: bool
-) -> None:
-    """Fill the text-derived signals of a customer turn and update trend and frustration."""
-    score = sentiment(text)
+    state: ConversationState,
+    text: str,
+    intent: str | None,
+    failed: bool,
+    bot_language: str | None,
+) -> dict[str, Any]:
+    """The text-derived signals of a customer turn; updates trend and frustration."""
+    read = _text_signals(text)
+    score = read.sentiment
     state.customer_turns += 1
     if state.customer_turns == 1:
         state.sentiment_trend = score
     else:
         state.sentiment_trend += TREND_WEIGHT * (score - state.sentiment_trend)
 
-    fp = fingerprint(text)
+    fp = read.fingerprint
     repeat = is_repeat(fp, [tuple(p) for p in state.fingerprints])
     if fp:
         remember(state.fingerprints, list(fp), MAX_FINGERPRINTS)
     if repeat:
         state.repeat_count += 1
-    cue = dissatisfied(text)
+    cue = read.dissatisfied
 
     frustration = state.frustration * FRUSTRATION_KEEP
     if repeat:
@@ -153,40 +236,34 @@ def _customer_text_signals(
         frustration -= FRUSTRATION_RELIEF * score
     state.frustration = min(1.0, max(0.0, frustration))
 
-    language, lang_conf = detect_language(text)
-    bot_language = signals.bot_language
-    signals.sentiment = score
-    signals.sentiment_trend = state.sentiment_trend
-    signals.frustration = state.frustration
-    signals.repeat = repeat
-    signals.repeat_count = state.repeat_count
-    signals.dissatisfied = cue
-    signals.human_request = is_human_request(text)
-    signals.risk = list(risk_families(text, intent))
-    signals.language = language
-    signals.language_confidence = lang_conf
-    signals.language_mismatch = bool(
-        bot_language
-        and language not in ("und", bot_language)
-        and lang_conf >= LANGUAGE_MIN_CONFIDENCE
-        and len(text) >= LANGUAGE_MIN_CHARS
-    )
-    needs = set(accessibility_needs(text)) | set(signals.accessibility)
-    signals.accessibility = sorted(needs)
-    signals.revenue = list(revenue_moments(text, intent))
-
-
-def _customer_signals(state: ConversationState) -> dict[str, object]:
-    """Signals taken from the customer attributes the bot passed along."""
-    customer = state.customer
-    tier = customer.get("tier")
+    language, lang_conf = read.language, read.language_confidence
     return {
-        "tier": tier,
-        "vip": bool(tier and str(tier).lower() in VIP_TIERS),
-        "churn_risk": customer.get("churn_risk"),
-        "lifetime_value": customer.get("lifetime_value"),
-        "accessibility": sorted(customer.get("accessibility", [])),
+        "sentiment": score,
+        "sentiment_trend": state.sentiment_trend,
+        "frustration": state.frustration,
+        "repeat": repeat,
+        "repeat_count": state.repeat_count,
+        "dissatisfied": cue,
+        "human_request": read.human_request,
+        "risk": _with_intent(read.risk, risk_families("", intent) if intent else ()),
+        "language": language,
+        "language_confidence": lang_conf,
+        "language_mismatch": bool(
+            bot_language
+            and language not in ("und", bot_language)
+            and lang_conf >= LANGUAGE_MIN_CONFIDENCE
+            and len(text) >= LANGUAGE_MIN_CHARS
+        ),
+        "text_needs": read.needs,
+        "revenue": _with_intent(read.revenue, revenue_moments("", intent) if intent else ()),
     }
+
+
+def _with_intent(from_text: tuple[str, ...], from_intent: tuple[str, ...]) -> list[str]:
+    """Sorted labels found in the text or named by the intent (each input is sorted)."""
+    if not from_intent:
+        return list(from_text)
+    return sorted({*from_text, *from_intent})
 
 
 def _update_fields(state: ConversationState, turn: Turn, text: str) -> None:

@@ -280,7 +280,9 @@ def _decision(
     reason: str | None = None,
 ) -> Decision:
     """The audit record of what was decided on this turn and why."""
-    return Decision(
+    # Every value is already of its declared type: skip validation (see `_Out.trusted`).
+    return Decision.trusted(
+        schema_version=1,
         decision_id=decision_id(state.conversation_id, signals.seq),
         conversation_id=state.conversation_id,
         seq=signals.seq,

@@ -22,6 +22,13 @@ _WORD = re.compile(r"[a-z0-9]+")
 # turns ("refuse" opens the "refund*" rules) but never fewer.
 _STEM = 4
 
+# Every gate's triggers in one index, so a turn's words are looked up once for all the
+# detectors (five gates, each of which cost about 1 µs a turn on its own): a trigger word,
+# or the first letters of a prefix trigger, maps to (gate number, rule index) pairs.
+_EXACT: dict[str, list[tuple[int, int]]] = {}
+_STEMS: dict[str, list[tuple[int, int]]] = {}
+_GATE_COUNT = 0
+
 
 @lru_cache(maxsize=512)
 def words(folded: str) -> frozenset[str]:
@@ -30,30 +37,44 @@ def words(folded: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=512)
-def _stems(folded: str) -> frozenset[str]:
-    return frozenset(word[:_STEM] for word in words(folded) if len(word) >= _STEM)
+def _selected(folded: str) -> dict[int, tuple[int, ...]]:
+    """The rules each gate selects for one folded text, by gate number, in rule order."""
+    found: dict[int, set[int]] = {}
+    present = words(folded)
+    for word in _EXACT.keys() & present:
+        for gate, rule in _EXACT[word]:
+            found.setdefault(gate, set()).add(rule)
+    stems = _STEMS
+    for word in present:
+        if len(word) >= _STEM:
+            pairs = stems.get(word[:_STEM])
+            if pairs is not None:
+                for gate, rule in pairs:
+                    found.setdefault(gate, set()).add(rule)
+    return {gate: tuple(sorted(rules)) for gate, rules in found.items()}
 
 
 class Gate:
     """Compiled patterns indexed by their trigger words."""
 
-    __slots__ = ("_exact", "_patterns", "_stems")
+    __slots__ = ("_number", "_patterns")
 
     def __init__(self, rules: Iterable[tuple[str, str]]) -> None:
+        global _GATE_COUNT
+        self._number = _GATE_COUNT
+        _GATE_COUNT += 1
         self._patterns: list[re.Pattern[str]] = []
-        exact: dict[str, list[int]] = {}
-        stems: dict[str, list[int]] = {}
         for index, (triggers, pattern) in enumerate(rules):
             self._patterns.append(re.compile(pattern))
             for trigger in triggers.split():
                 if trigger.endswith("*"):
                     if len(trigger) <= _STEM:
                         raise ValueError(f"prefix trigger {trigger!r} needs {_STEM} letters")
-                    stems.setdefault(trigger[:_STEM], []).append(index)
+                    table, key = _STEMS, trigger[:_STEM]
                 else:
-                    exact.setdefault(trigger, []).append(index)
-        self._exact = {key: tuple(ids) for key, ids in exact.items()}
-        self._stems = {key: tuple(ids) for key, ids in stems.items()}
+                    table, key = _EXACT, trigger
+                table.setdefault(key, []).append((self._number, index))
+        _selected.cache_clear()  # selections cached before this gate existed lack it
 
     @property
     def patterns(self) -> tuple[re.Pattern[str], ...]:
@@ -62,11 +83,4 @@ class Gate:
 
     def select(self, folded: str) -> Sequence[int]:
         """Return the indices, in rule order, of rules whose triggers occur in folded text."""
-        groups = [self._exact[key] for key in self._exact.keys() & words(folded)]
-        if self._stems:
-            groups.extend(self._stems[key] for key in self._stems.keys() & _stems(folded))
-        if not groups:
-            return ()
-        if len(groups) == 1:
-            return groups[0]
-        return sorted(set().union(*groups))
+        return _selected(folded).get(self._number, ())

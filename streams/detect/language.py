@@ -156,6 +156,7 @@ def detect_language(text: str) -> tuple[str, float]:
     return lang, round(best / total, 3)
 
 
+@lru_cache(maxsize=64)
 def locale_language(locale: str | None) -> str | None:
     """Return the ISO 639 language of a locale tag ("en-US" -> "en", "pt_BR" -> "pt")."""
     if not locale:

@@ -294,8 +294,63 @@ def _replace_matches(
     return _replace_spans(text, spans, placeholder)
 
 
+_ASCII_TOKEN = re.compile(r"[a-z]+|[0-9]+")
+_MAX_REPEAT = max(_REPEATERS.values())
+
+
 def _might_hold_spoken_card(text: str) -> bool:
-    return len(text) >= _MIN_SPOKEN_CHARS and not words(fold(text)).isdisjoint(_DIGIT_WORD_SET)
+    if len(text) < _MIN_SPOKEN_CHARS or words(fold(text)).isdisjoint(_DIGIT_WORD_SET):
+        return False
+    if not text.isascii():
+        return True
+    # A card needs 13 digits in one run; count every digit and digit word in the turn
+    # ("one", "un", "sei" are common words, and tokenising the run costs 10-15 µs).
+    found = 0
+    for token in _ASCII_TOKEN.findall(text.lower()):
+        if token[0] <= "9":
+            found += len(token)
+        elif token in _DIGIT_WORD_SET:
+            found += _MAX_REPEAT
+    return found >= _CARD_MIN
+
+
+# Each pattern below scans the whole turn (1-4 µs each), yet most turns with a digit hold an
+# order number or an amount, too few digits for any of them: (pattern, placeholder, check,
+# digits a match holds, longest run of adjacent digits a match needs).
+_NUMBERED: tuple[
+    tuple[re.Pattern[str], str, Callable[[re.Match[str]], bool] | None, int, int], ...
+] = (
+    (_CVV, CVV, None, 3, 3),
+    (_SSN, NATIONAL_ID, None, 9, 4),
+    (_NINO, NATIONAL_ID, None, 6, 2),
+    (_DNI, NATIONAL_ID, _dni_valid, 7, 7),
+    (_CPF, NATIONAL_ID, _cpf_valid, 11, 3),
+)
+_PHONE_DIGITS = 7
+# Words one of which every `_CVV` match holds, as they appear in lowercased ASCII text.
+_CVV_WORDS = (
+    "cvv",
+    "cvc",
+    "csc",
+    "cvn",
+    "verification",
+    "security",
+    "seguridad",
+    "securit",
+    "cryptogramme",
+    "prufnummer",
+    "sicherheitscode",
+    "sicurezza",
+    "seguranca",
+)
+
+
+def _may_hold_cvv(text: str) -> bool:
+    # (?i) also matches a few non-ASCII letters (long s, the Kelvin sign): no shortcut there.
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in _CVV_WORDS)
 
 
 def redact(text: str, region: str = DEFAULT_REGION) -> tuple[str, int]:
@@ -307,26 +362,27 @@ def redact(text: str, region: str = DEFAULT_REGION) -> tuple[str, int]:
     if "@" in text:
         text, n = _replace_matches(text, _EMAIL, EMAIL)
         total += n
+    runs = _DIGIT_GROUP.findall(text) if has_digit else []
+    # Replacing only removes digits, so counts taken here bound every later step.
+    digits = sum(map(len, runs))
     if has_digit:
         text, n = _replace_spans(text, _iban_spans(text), IBAN)
         total += n
-        text, n = _replace_spans(text, _card_spans(text), CARD)
-        total += n
+        if digits >= _CARD_MIN:
+            text, n = _replace_spans(text, _card_spans(text), CARD)
+            total += n
     if _might_hold_spoken_card(text):
         text, n = _replace_spans(text, _spoken_card_spans(text), CARD)
         total += n
-    if _DIGIT.search(text) is None:
+    if not digits or _DIGIT.search(text) is None:
         return text, total
-    for pattern, placeholder, valid in (
-        (_CVV, CVV, None),
-        (_SSN, NATIONAL_ID, None),
-        (_NINO, NATIONAL_ID, None),
-        (_DNI, NATIONAL_ID, _dni_valid),
-        (_CPF, NATIONAL_ID, _cpf_valid),
-    ):
+    longest = max(map(len, runs))
+    for pattern, placeholder, valid, least, run in _NUMBERED:
+        if digits < least or longest < run or (pattern is _CVV and not _may_hold_cvv(text)):
+            continue
         text, n = _replace_matches(text, pattern, placeholder, valid)
         total += n
-    if _PHONE_HINT.search(text):
+    if digits >= _PHONE_DIGITS and _PHONE_HINT.search(text):
         text, n = _replace_spans(text, _phone_spans(text, region), PHONE)
         total += n
     return text, total

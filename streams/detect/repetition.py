@@ -10,12 +10,12 @@ or "refund" on its own is not matched against every turn that contains it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from functools import lru_cache
 
+from .gate import words
 from .normalize import fold
 
-_WORD = re.compile(r"[a-z0-9]+")
 _MIN_WORD = 3
 
 _STOPWORD_TEXT = (
@@ -51,6 +51,7 @@ _STOPWORD_TEXT = (
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
+@lru_cache(maxsize=4096)
 def _stem(word: str) -> str:
     """Strip the commonest inflections so inflected forms of one word agree."""
     for suffix in ("ing", "ed", "es", "s"):
@@ -71,9 +72,10 @@ def fingerprint(text: str) -> tuple[str, ...]:
     """Return the sorted unique stemmed content words of a turn."""
     if not text:
         return ()
+    # The detectors' shared word set of the folded turn (same tokens, computed once).
     found = {
         _stem(word)
-        for word in _WORD.findall(fold(text))
+        for word in words(fold(text))
         if len(word) >= _MIN_WORD and word not in _STOPWORDS
     }
     return tuple(sorted(found))
