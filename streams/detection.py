@@ -208,10 +208,9 @@ def _customer_text_signals(
     read = _text_signals(text)
     score = read.sentiment
     state.customer_turns += 1
-    if state.customer_turns == 1:
-        state.sentiment_trend = score
-    else:
-        state.sentiment_trend += TREND_WEIGHT * (score - state.sentiment_trend)
+    # The trend starts from neutral, so one unhappy message moves it only part of the way:
+    # it is the conversation's mood, and the per-turn threshold judges single turns.
+    state.sentiment_trend += TREND_WEIGHT * (score - state.sentiment_trend)
 
     fp = read.fingerprint
     repeat = is_repeat(fp, [tuple(p) for p in state.fingerprints])

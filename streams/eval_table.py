@@ -134,7 +134,12 @@ def _risk(section: dict[str, Any], checks: dict[Any, dict[str, Any]]) -> list[st
 def _sentiment(section: dict[str, Any], checks: dict[Any, dict[str, Any]]) -> list[str]:
     lines = _section(f"Negative sentiment (negative when score <= {section['threshold']:g})")
     for key, s in section["sets"].items():
-        note = f"{s['positives']:,} negative of {s['n']:,}"
+        counts = s.get("in_sample", s)
+        note = f"{counts['positives']:,} negative of {counts['n']:,}"
+        if "in_sample" in s:
+            note += "; 5-fold cross-validated: the model learned from this set"
+            inside = f"F1 {s['in_sample']['f1']:.3f}, AUC {s['in_sample']['auc']:.3f}"
+            lines.append(_row(key, "in-sample (not a measure)", inside))
         lines.append(_row(key, "precision", _ratio(s["precision"]), note=note))
         lines.append(_row(key, "recall", _ratio(s["recall"])))
         lines.append(_checked(checks, ("negative_sentiment", key, "f1"), "F1", _ratio(s["f1"])))

@@ -239,3 +239,19 @@ def test_national_phone_numbers_are_read_in_the_locale_region(policy: Policy) ->
     process_turn(state, turn, policy, now=T0)
     assert "7946" not in state.transcript[0]["text"]
     assert "[PHONE]" in state.transcript[0]["text"]
+
+
+def test_the_sentiment_trend_starts_neutral_and_follows_the_conversation(policy: Policy) -> None:
+    from warmhandoff.streams.detection import TREND_WEIGHT
+
+    state = new_state("c-1")
+    first = process_turn(state, make_turn(0, "this is awful, I hate this service"), policy, now=T0)
+    assert first is not None and first.signals is not None
+    score = first.signals.sentiment
+    assert score < -0.3
+    # One message moves the conversation's mood only part of the way ...
+    assert first.signals.sentiment_trend == pytest.approx(TREND_WEIGHT * score)
+    second = process_turn(state, make_turn(1, "awful, truly awful, I hate it"), policy, now=T0)
+    assert second is not None and second.signals is not None
+    # ... and repeated unhappiness moves it further.
+    assert second.signals.sentiment_trend < first.signals.sentiment_trend
