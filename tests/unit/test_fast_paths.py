@@ -1,8 +1,9 @@
 """The detect and decide hot path's shortcuts give exactly what the plain computation gives.
 
 Each shortcut (digit-count and keyword prefilters in redaction and entities, the shared gate
-index, the per-text cache of detector results, trusted model construction, the uuid5 ids)
-is checked here against a reference that takes no shortcut.
+index, the function-word vote before the language model, the per-text cache of detector
+results, trusted model construction, the uuid5 ids) is checked here against a reference that
+takes no shortcut.
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ from hypothesis import strategies as st
 
 from warmhandoff.streams import detection
 from warmhandoff.streams.detect import entities as E
+from warmhandoff.streams.detect import language as L
 from warmhandoff.streams.detect import redact as R
 from warmhandoff.streams.detect.gate import Gate, words
 from warmhandoff.streams.detect.normalize import fold
+from warmhandoff.streams.language_checkset import CHECK_SET, SHORT_CHECK_SET
 from warmhandoff.streams.models import Action, Decision, Role, Signals, TriggerHit, Turn
 from warmhandoff.streams.pipeline import new_state
 from warmhandoff.streams.transfer import NAMESPACE, decision_id, directive_id, handoff_id
+
+from .test_detect_risk import CASES as RISK_CASES
+from .test_detect_risk import NEAR_MISSES as RISK_NEAR_MISSES
+from .test_detect_risk import PARAPHRASES as RISK_PARAPHRASES
 
 FRAGMENTS = [
     "my ssn is ", "123-45-6789", "SSN 123 45 6789", "QQ 12 34 56 C", "AB123456C", "12345678Z",
@@ -128,6 +135,186 @@ def test_entity_prefilters_change_nothing(text: str) -> None:
 )
 def test_ascii_amount_hint_matches_the_case_insensitive_one(text: str) -> None:
     assert bool(E._ASCII_AMOUNT_HINT.search(text.lower())) == bool(E._AMOUNT_HINT.search(text))
+
+
+# --- language: the function-word vote -------------------------------------------------------
+
+# Latin-script turns written for this test: the languages the vote decides, the model's other
+# Latin-script languages (which it must leave to the model), and code-switched turns.
+LANGUAGE_TURNS: dict[str, tuple[str, ...]] = {
+    "es": (
+        "hola, quiero saber por qué me cobraron una comisión",
+        "la tarjeta nueva no me ha llegado todavía",
+        "necesito cambiar la dirección de mi cuenta",
+        "el pago se hizo dos veces y nadie me responde",
+        "me pueden decir cuánto tarda una transferencia",
+        "no entiendo por qué sigue pendiente el pedido",
+        "quiero hablar con una persona, no con un robot",
+        "gracias por la ayuda, ya funciona todo",
+    ),
+    "fr": (
+        "bonjour, je n'ai toujours pas reçu ma carte",
+        "pourquoi mon virement est-il encore en attente",
+        "je voudrais parler à un conseiller s'il vous plaît",
+        "il y a un prélèvement que je ne connais pas",
+        "est-ce que je peux changer mon code secret",
+        "le paiement a été refusé deux fois au magasin",
+        "merci pour votre aide, c'est réglé",
+        "vous pouvez m'envoyer le relevé du mois dernier",
+    ),
+    "de": (
+        "hallo, meine neue Karte ist noch nicht angekommen",
+        "warum ist die Überweisung noch nicht da",
+        "ich möchte mit einem Mitarbeiter sprechen",
+        "da ist eine Abbuchung, die ich nicht kenne",
+        "kann ich meine PIN in der App ändern",
+        "die Zahlung wurde im Laden zweimal abgelehnt",
+        "danke für die Hilfe, jetzt geht es wieder",
+        "schicken Sie mir bitte den Kontoauszug vom letzten Monat",
+    ),
+    "pt": (
+        "olá, ainda não recebi o meu cartão novo",
+        "por que a minha transferência ainda está pendente",
+        "quero falar com um atendente, por favor",
+        "tem uma cobrança que eu não reconheço na fatura",
+        "posso mudar a minha senha pelo aplicativo",
+        "o pagamento foi recusado duas vezes na loja",
+        "obrigado pela ajuda, agora está tudo certo",
+        "vocês podem me mandar o extrato do mês passado",
+    ),
+    "it": (
+        "ciao, non ho ancora ricevuto la carta nuova",
+        "perché il mio bonifico è ancora in sospeso",
+        "vorrei parlare con un operatore per favore",
+        "c'è un addebito che non riconosco sull'estratto conto",
+        "posso cambiare il PIN dall'app",
+        "il pagamento è stato rifiutato due volte al negozio",
+        "grazie per l'aiuto, adesso funziona tutto",
+        "mi potete mandare l'estratto conto del mese scorso",
+        "dove sono i miei soldi",
+    ),
+    "nl": (
+        "hallo, mijn nieuwe pas is nog niet aangekomen",
+        "waarom staat mijn overboeking nog open",
+        "ik wil graag met een medewerker spreken",
+        "er staat een afschrijving die ik niet herken",
+        "kan ik mijn pincode in de app wijzigen",
+        "het is goed zo, bedankt voor de hulp",
+        "de betaling is twee keer geweigerd in de winkel",
+    ),
+    "pl": (
+        "dzień dobry, nie dostałem jeszcze nowej karty",
+        "dlaczego mój przelew jest nadal w toku",
+        "chcę porozmawiać z konsultantem",
+        "na koncie jest płatność, której nie rozpoznaję",
+        "czy mogę zmienić PIN w aplikacji",
+        "płatność została odrzucona dwa razy w sklepie",
+        "to jest problem z moją kartą i kontem",
+    ),
+    "tr": (
+        "merhaba, yeni kartım hala gelmedi",  # noqa: RUF001 (Turkish dotless i)
+        "havalem neden hala beklemede",
+        "bir müşteri temsilcisiyle konuşmak istiyorum",
+        "hesabımda tanımadığım bir ödeme var",  # noqa: RUF001 (Turkish dotless i)
+        "uygulamadan şifremi değiştirebilir miyim",
+        "ödeme mağazada iki kez reddedildi",
+    ),
+    "sv": (
+        "hej, jag har inte fått mitt nya kort än",
+        "varför är min överföring fortfarande väntande",
+        "jag vill prata med en handläggare",
+        "det finns en betalning som jag inte känner igen",
+        "kan jag byta pinkod i appen",
+        "betalningen nekades två gånger i butiken",
+    ),
+    "ro": (
+        "bună ziua, nu am primit încă noul card",
+        "de ce transferul meu este încă în așteptare",
+        "vreau să vorbesc cu un operator",
+        "este o plată pe care nu o recunosc",
+        "pot să schimb codul PIN din aplicație",
+        "plata a fost refuzată de două ori în magazin",
+    ),
+    "id": (
+        "halo, kartu baru saya belum sampai",
+        "kenapa transfer saya masih tertunda",
+        "saya mau bicara dengan petugas",
+        "ada pembayaran yang tidak saya kenali",
+        "bisa ganti PIN lewat aplikasi",
+        "pembayaran ditolak dua kali di toko",
+        "gue udah coba tapi gak bisa, tolong dong",
+    ),
+    # code-switched: the vote leaves these to the model
+    "mixed": (
+        "hola, I need help with my cuenta",
+        "my tarjeta is not working",
+        "je veux cancel my order please",
+        "the Rechnung is wrong, bitte helfen",
+        "obrigado but the app still doesn't work",
+        "grazie, but where is my refund",
+        "I'm in Paris, où est la banque la plus proche",
+        "ik heb a problem with my card",
+    ),
+}
+# English turns on which the vote is right and the model is not (found on Banking77/CLINC150).
+VOTE_BETTER = {
+    "is it safe to travel to rio de janeiro (is rio de janeiro safe)": ("en", "pt"),
+    "how do i fry pork chops": ("en", "pl"),
+    "i go by stefan": ("en", "pl"),
+    "yes i am": ("en", "sv"),
+}
+LANGUAGE_CORPUS = sorted(
+    {
+        text
+        for texts in (
+            *CHECK_SET.values(),
+            *SHORT_CHECK_SET.values(),
+            *LANGUAGE_TURNS.values(),
+            *RISK_CASES.values(),
+            *RISK_PARAPHRASES.values(),
+            *RISK_NEAR_MISSES.values(),
+        )
+        for text in texts
+    }
+    - VOTE_BETTER.keys()
+)
+
+
+@pytest.mark.parametrize("text", LANGUAGE_CORPUS)
+def test_language_vote_answers_as_the_model_would(text: str) -> None:
+    """Where the vote answers, py3langid (with the markers, as the module runs it) agrees."""
+    folded = fold(text)
+    voted = L._vote(folded)
+    if voted is not None:
+        assert voted[0] == L._by_markers_and_model(text, folded)[0]
+        assert 0.8 <= voted[1] < 1.0
+
+
+@pytest.mark.parametrize(("text", "languages"), VOTE_BETTER.items())
+def test_language_vote_is_right_where_the_model_is_not(
+    text: str, languages: tuple[str, str]
+) -> None:
+    folded = fold(text)
+    voted = L._vote(folded)
+    assert voted is not None
+    assert (voted[0], L._by_markers_and_model(text, folded)[0]) == languages
+
+
+@pytest.mark.parametrize("lang", ["pl", "tr", "sv", "ro", "id", "mixed"])
+def test_language_vote_leaves_other_languages_and_mixed_turns_to_the_model(lang: str) -> None:
+    assert [t for t in LANGUAGE_TURNS[lang] if L._vote(fold(t)) is not None] == []
+
+
+def test_language_vote_answers_most_check_set_turns_in_its_languages() -> None:
+    # the shortcut must actually be taken, or it only adds cost
+    texts = [t for lang in ("en", "es", "fr", "de", "pt", "it") for t in CHECK_SET[lang]]
+    assert sum(L._vote(fold(t)) is not None for t in texts) >= len(texts) * 0.6
+
+
+def test_a_word_of_two_voted_languages_is_evidence_for_neither() -> None:
+    for word, lang in L._VOTE_LANGUAGE.items():
+        owners = [other for other, words in L._VOTE_SPLIT.items() if word in words]
+        assert owners == [lang], word
 
 
 # --- gates ----------------------------------------------------------------------------------
