@@ -25,10 +25,45 @@ def render_table(report: dict[str, Any]) -> str:
     lines += _sentiment(report["negative_sentiment"], checks)
     lines += _language(report["language"], checks)
     lines += _false_escalation(report["false_escalation"], checks)
+    lines += _conversations(report["conversations"], checks)
     lines += _speed(report["speed"], checks)
     met = sum(c["met"] for c in report["targets"])
     lines += ["", f"Targets (issue 3): {met} of {len(report['targets'])} met"]
     return "\n".join(lines) + "\n"
+
+
+def _conversations(section: dict[str, Any], checks: dict[Any, dict[str, Any]]) -> list[str]:
+    lines = _section("Conversations (simulated scenarios: frustration and containment)")
+    for key, s in section["sets"].items():
+        note = f"{s['benign_escalated']} of {s['benign']} handled-well conversations"
+        lines.append(
+            _checked(
+                checks,
+                ("conversations", key, "benign_escalation_rate"),
+                "handled well, escalated",
+                f"{s['benign_escalation_rate']:.2%}",
+                note=note,
+            )
+        )
+        lines.append(
+            _checked(
+                checks,
+                ("conversations", key, "dissatisfied_rise_rate"),
+                "frustration rose, unhappy",
+                _ratio(s["dissatisfied_rise_rate"]),
+                note=f"{s['dissatisfied_turns']} dissatisfied customer turns",
+            )
+        )
+        peak = f"max {s['benign_peak_frustration_max']}, mean {s['benign_peak_frustration_mean']}"
+        lines.append(
+            _row(
+                key,
+                "peak frustration, benign",
+                peak,
+                f"trigger at {s['frustration_threshold']}",
+            )
+        )
+    return lines
 
 
 def _rows_used(report: dict[str, Any]) -> str:

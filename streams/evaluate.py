@@ -38,6 +38,10 @@ out of `sets` and marked `present: false` in `datasets`:
   threshold that would maximise F1 on that set, for diagnosis only);
 - `language`: `n`, `correct`, `accuracy`, `per_language.<code>` (`n`, `correct`,
   `accuracy`, `errors`: {detected code: count});
+- `negative_sentiment.sets.<key>` for a set the sentiment model learned from: `measured`,
+  `in_sample` (the figures above, not a measure), and the model file's k-fold `f1`,
+  `precision`, `recall`, `auc`, `best_f1`, `best_threshold`;
+- `conversations.sets.simulated`: see streams/eval_conversations.py;
 - `false_escalation.sets.<key>`: `n`, `escalated`, `rate`, `actions` {action: count},
   `triggers` {trigger code: count};
 - `speed`: `turns`, `cpu_seconds`, `us_per_turn`, `turns_per_second`,
@@ -66,6 +70,7 @@ from .detect.human_request import is_human_request
 from .detect.language import detect_language
 from .detect.risk import risk_families
 from .detect.sentiment import sentiment
+from .eval_conversations import conversation_checks
 from .language_checkset import CHECK_SET
 from .models import Turn
 from .pipeline import new_state, process_turn
@@ -148,6 +153,9 @@ TARGETS: tuple[tuple[str, str, str, float, tuple[str, ...] | None], ...] = (
     ("language", "accuracy", ">=", 0.95, None),
     # Issue 3: a conversation the bot handles well is escalated in <= 2% of cases.
     ("false_escalation", "rate", "<=", 0.02, None),
+    # Issue 3: frustration rises on dissatisfied turns; well-handled conversations stay put.
+    ("conversations", "benign_escalation_rate", "<=", 0.02, None),
+    ("conversations", "dissatisfied_rise_rate", ">=", 0.95, None),
     ("speed", "us_per_turn", "<=", 50.0, None),
     ("speed", "turns_per_second", ">=", 20_000.0, None),
 )
@@ -298,6 +306,7 @@ def evaluate(
             "sets": {k: _false_escalation(present[k], policy) for k in RISK_MAPPING if k in present}
         },
     }
+    report["conversations"] = conversation_checks(policy)
     report["speed"] = _speed([text for t in texts.values() for text in t], policy)
     report["speed"]["detectors"] = detectors.report()
     report["targets"] = _targets(report)

@@ -25,6 +25,7 @@ TOP_KEYS = {
     "negative_sentiment",
     "language",
     "false_escalation",
+    "conversations",
     "speed",
     "targets",
     "targets_met",
@@ -137,8 +138,12 @@ def test_json_report_has_stable_keys(data_dir: Path, capsys: pytest.CaptureFixtu
         "negative_sentiment",
         "language",
         "false_escalation",
+        "conversations",
         "speed",
     }
+    simulated = report["conversations"]["sets"]["simulated"]
+    assert simulated["benign"] > 0 and simulated["dissatisfied_turns"] > 0
+    assert 0.0 <= simulated["benign_escalation_rate"] <= 1.0
     assert report["targets_met"] == all(c["met"] for c in report["targets"])
 
 
