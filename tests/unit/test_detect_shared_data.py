@@ -25,6 +25,7 @@ import pytest
 
 from warmhandoff.streams.detect.human_request import is_human_request
 from warmhandoff.streams.detect.risk import risk_families
+from warmhandoff.streams.evaluate import BANKING77_RISK, CLINC150_RISK
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -33,19 +34,9 @@ pytestmark = [
     pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not present"),
 ]
 
-BANKING77 = {
-    "compromised_card": "fraud",
-    "lost_or_stolen_card": "fraud",
-    "card_payment_not_recognised": "fraud",
-    "cash_withdrawal_not_recognised": "fraud",
-    "verify_my_identity": "identity",
-    "passcode_forgotten": "identity",
-    "pin_blocked": "identity",
-    "transaction_charged_twice": "payments",
-    "request_refund": "payments",
-    "terminate_account": "cancellation",
-}
-CLINC_RISK = {"report_fraud": "fraud", "freeze_account": "fraud", "report_lost_card": "fraud"}
+# The label-to-signal mapping is the one `warmhandoff eval` documents and scores with.
+BANKING77 = BANKING77_RISK
+CLINC_RISK = CLINC150_RISK
 CLINC_NOT_PLAIN = {*CLINC_RISK, "account_blocked", "card_declined", "pin_change"}
 
 
