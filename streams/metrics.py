@@ -134,6 +134,36 @@ CONSUMER_LAG = Gauge(
     ["topic"],
     registry=REGISTRY,
 )
+HANDOFF_EVENTS = Counter(
+    "warmhandoff_handoff_events_total",
+    "Handoff lifecycle events applied, by type (delivered, accepted, resolved, csat, ...).",
+    ["type"],
+    registry=REGISTRY,
+)
+HANDOFF_EVENTS_REJECTED = Counter(
+    "warmhandoff_handoff_events_rejected_total",
+    "Handoff lifecycle events not applied, by reason (illegal_transition, not_current, ...).",
+    ["reason"],
+    registry=REGISTRY,
+)
+HANDOFF_DEADLINES = Counter(
+    "warmhandoff_handoff_deadlines_total",
+    "Handoff deadlines that passed, by outcome (redelivered, failed, rerouted, still_waiting).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+TIME_TO_ACCEPT = Histogram(
+    "warmhandoff_handoff_time_to_accept_seconds",
+    "From the customer's first unmet need to a human accepting the handoff.",
+    buckets=(5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 3600.0),
+    registry=REGISTRY,
+)
+INTAKE_REQUESTS = Counter(
+    "warmhandoff_intake_requests_total",
+    "Requests to the handoff-event intake endpoint, by HTTP status code.",
+    ["code"],
+    registry=REGISTRY,
+)
 READY = Gauge(
     "warmhandoff_worker_ready",
     "1 when the worker has joined its consumer group, recovered its tables and is processing.",

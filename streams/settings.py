@@ -106,6 +106,40 @@ class Settings(BaseSettings):
     max_turn_bytes: int = Field(
         default=64_000, ge=1, description="larger turn events are dead-lettered (too_large)"
     )
+    delivery_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a handoff no sink acknowledged (delivered) in this time is re-published",
+    )
+    max_delivery_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="publications of a handoff before it is failed and the customer told",
+    )
+    accept_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="a delivered handoff no human accepted in this time is re-routed to the "
+        "queue's overflow, or the customer is told and it keeps waiting",
+    )
+    intake_token: SecretStr | None = Field(
+        None, description="bearer token of POST /v1/handoff-events (never printed)"
+    )
+    intake_hmac_secret: SecretStr | None = Field(
+        None,
+        description="HMAC-SHA256 key for X-Warmhandoff-Signature on POST /v1/handoff-events "
+        "(never printed); with neither this nor the token the route is off (404)",
+    )
+    intake_max_body_bytes: int = Field(
+        default=65_536, ge=1, description="larger intake bodies get 413"
+    )
+    intake_rate_per_second: float = Field(
+        default=50.0, gt=0, description="intake requests per second per client address (429)"
+    )
+    intake_burst: int = Field(
+        default=100, ge=1, description="intake requests a client may send at once before 429"
+    )
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="auto: JSON when stderr is not a terminal"
     )
