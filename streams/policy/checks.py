@@ -67,6 +67,18 @@ def reference_problems(
             problems.append(f"queues.{name}.overflow: a queue cannot overflow to itself")
         else:
             refer(f"queues.{name}.overflow", overflow)
+        for j, step in _items(queue.get("relax")):
+            widen = step.get("widen_to")
+            if widen == name:
+                problems.append(f"queues.{name}.relax[{j}].widen_to: a queue cannot widen to itself")
+                continue
+            refer(f"queues.{name}.relax[{j}].widen_to", widen)
+            target = _mapping(queues.get(widen) if isinstance(widen, str) else None)
+            if queue.get("verified") is True and target and target.get("verified") is not True:
+                problems.append(
+                    f"queues.{name}.relax[{j}].widen_to: {widen!r} is not verified; a verified "
+                    "queue widens only to verified queues"
+                )
         if queue.get("verified") is True and not queue.get("disclosure"):
             problems.append(
                 f"queues.{name}.disclosure: required because the queue is verified "

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -308,6 +308,33 @@ class Sla(_Strict):
     seconds: Annotated[int, _between(1, 86_400)] = 20
 
 
+class RelaxStep(_Strict):
+    """One step of routing relaxation, taken when a handoff has waited `after_seconds`."""
+
+    after_seconds: Seconds
+    drop_optional_skills: bool = False  # optional skills stop being required
+    widen_to: Name | None = None  # the handoff may go to this broader queue's agents
+
+    @model_validator(mode="after")
+    def _does_something(self) -> RelaxStep:
+        if not self.drop_optional_skills and self.widen_to is None:
+            raise ValueError("a relax step needs drop_optional_skills: true or widen_to")
+        return self
+
+
+# What a customer facing a long wait is offered instead of waiting: a human calls back
+# when free, or an asynchronous ticket answered within the queue's expected response time.
+# A Literal, not an enum, so a dumped policy stays plain YAML.
+Offer = Literal["callback", "ticket"]
+
+
+class RightChannel(_Strict):
+    """Offer `offer` instead of waiting when the predicted wait exceeds `after_seconds`."""
+
+    after_seconds: Seconds = 300
+    offer: Offer = "callback"
+
+
 class Queue(_Strict):
     """A human desk: who can take the handoff, how fast, and what must be ready first."""
 
@@ -324,6 +351,18 @@ class Queue(_Strict):
     playbook: list[Text] = []
     overflow: Name | None = None
     hours: Hours | None = None
+    # Routing (issue 4): relaxation steps in order of `after_seconds`, the right-channel
+    # offer, and how soon a ticket (out of hours, or the offer taken) is answered.
+    relax: list[RelaxStep] = []
+    right_channel: RightChannel | None = None
+    ticket_response_seconds: Annotated[int, _between(60, 604_800)] = 14_400
+
+    @model_validator(mode="after")
+    def _relax_in_order(self) -> Queue:
+        times = [step.after_seconds for step in self.relax]
+        if times != sorted(times):
+            raise ValueError(f"relax: steps must be in order of after_seconds, got {times}")
+        return self
 
 
 class Defaults(_Strict):
@@ -335,6 +374,11 @@ class Defaults(_Strict):
     transcript_turns: Annotated[int, _between(1, 500)] = 20
     wait_placeholder_seconds: Seconds = 120
     language: Language = "en"
+    # Routing (issue 4): a waiting handoff gains this many priority points per minute of
+    # wait (1 = a minute of waiting is worth one priority level); the handle time assumed
+    # until a queue has measured its own.
+    priority_points_per_minute: Annotated[float, _between(0, 60)] = 1.0
+    handle_time_seconds: Annotated[int, _between(1, 86_400)] = 300
 
 
 class Policy(_Strict):
