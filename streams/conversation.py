@@ -78,6 +78,18 @@ class ConversationState:
     first_unmet_need_ts: str | None = None
     first_unmet_need_seq: int | None = None
     pending: PendingTransfer | None = None
+    # The lifecycle of the conversation's latest handoff (streams/lifecycle.py). It outlives
+    # `handoff_id`, which is cleared on handback, so a late CSAT still finds its handoff.
+    handoff_status: str | None = None  # a lifecycle.HandoffStatus value
+    last_handoff_id: str | None = None
+    handoff_deadline: str | None = None  # ISO: delivery or accept deadline, None when none
+    delivery_attempts: int = 0
+    reroutes: int = 0
+    agent_id: str | None = None
+    recent_event_ids: list[str] = field(default_factory=list)
+    # The last published HandoffRequest (JSON, already redacted) while the handoff is open,
+    # so a retry or re-route re-publishes exactly what sinks saw; dropped when it closes.
+    handoff_request: dict[str, Any] | None = None
 
     def dumps(self) -> bytes:
         """Serialise for the table (compact JSON)."""

@@ -8,7 +8,9 @@ waited for required fields past its deadline. Nothing here touches Faust, Kafka 
 Decision flow for one turn:
 1. a turn at or below the last applied `seq` is a replay: no outputs (idempotency);
 2. detect: redact, update the state, compute signals;
-3. a conversation with an open handoff is owned by a human: never escalated again;
+3. a conversation with an open handoff is owned by a human: never escalated again; before a
+   human accepts it the customer may withdraw it ("never mind, I don't need an agent"):
+   cancelled, the bot resumes, and a `cancelled` event tells the sinks (streams/lifecycle.py);
 4. a pending transfer completes when its required fields arrive (or the customer asks for a
    human, or its deadline passed);
 5. otherwise the policy decides: none, clarify (low confidence, first time), or escalate;
@@ -24,12 +26,25 @@ from datetime import datetime, timedelta
 
 from .conversation import ConversationState, PendingTransfer
 from .detection import detect
+from .lifecycle import (
+    CANCELLED_MESSAGE,
+    DEFAULT_TIMEOUTS,
+    WAITING,
+    Timeouts,
+    cancel_by_customer,
+    is_cancel_request,
+    open_handoff,
+    reset_escalation,
+    status_of,
+)
 from .models import (
     Action,
     Decision,
     Directive,
     DirectiveType,
+    HandoffEvent,
     HandoffRequest,
+    Role,
     Signals,
     TriggerHit,
     Turn,
@@ -59,6 +74,7 @@ class StepResult:
     decision: Decision | None = None
     handoff: HandoffRequest | None = None
     directives: list[Directive] = field(default_factory=list)
+    events: list[HandoffEvent] = field(default_factory=list)  # for handoff.events
 
 
 def new_state(conversation_id: str) -> ConversationState:
@@ -67,7 +83,12 @@ def new_state(conversation_id: str) -> ConversationState:
 
 
 def process_turn(
-    state: ConversationState, turn: Turn, policy: Policy, *, now: datetime
+    state: ConversationState,
+    turn: Turn,
+    policy: Policy,
+    *,
+    now: datetime,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) -> StepResult | None:
     """Apply one turn to the conversation state; None when the turn is a replay."""
     if turn.seq <= state.last_seq:
@@ -82,12 +103,16 @@ def process_turn(
     )
     result = StepResult(signals=signals)
     if verdict.action is Action.owned or state.handoff_id is not None:
+        if _withdrawn(state, turn):
+            return _cancel(state, signals, verdict, policy, now, result)
         result.decision = _decision(
             state, signals, verdict.action, verdict, policy, reason=verdict.reason
         )
         return result
     if state.pending is not None:
-        return _continue_pending(state, signals, verdict, policy, now, result)
+        if turn.role is Role.customer and is_cancel_request(turn.text):
+            return _cancel(state, signals, verdict, policy, now, result)
+        return _continue_pending(state, signals, verdict, policy, now, result, timeouts)
     if verdict.action is Action.clarify:
         state.clarifications += 1
         _start_clock(state, signals)
@@ -120,11 +145,17 @@ def process_turn(
             )
         )
         return result
-    _transfer(state, pending, signals, policy, now, result, verdict=verdict)
+    _transfer(state, pending, signals, policy, now, result, timeouts, verdict=verdict)
     return result
 
 
-def expire_gather(state: ConversationState, policy: Policy, *, now: datetime) -> StepResult | None:
+def expire_gather(
+    state: ConversationState,
+    policy: Policy,
+    *,
+    now: datetime,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+) -> StepResult | None:
     """Send a transfer that waited past its deadline for fields, marking what is missing."""
     pending = state.pending
     if pending is None or datetime.fromisoformat(pending.deadline) > now:
@@ -136,7 +167,38 @@ def expire_gather(state: ConversationState, policy: Policy, *, now: datetime) ->
         ts=datetime.fromisoformat(pending.ts),
         role="system",
     )
-    _transfer(state, pending, signals, policy, now, result, verdict=None, turn_ts=now)
+    _transfer(state, pending, signals, policy, now, result, timeouts, verdict=None, turn_ts=now)
+    return result
+
+
+def _withdrawn(state: ConversationState, turn: Turn) -> bool:
+    """The customer withdraws a handoff no human has accepted yet."""
+    return (
+        turn.role is Role.customer and status_of(state) in WAITING and is_cancel_request(turn.text)
+    )
+
+
+def _cancel(
+    state: ConversationState,
+    signals: Signals,
+    verdict: Verdict,
+    policy: Policy,
+    now: datetime,
+    result: StepResult,
+) -> StepResult:
+    """Withdraw the open handoff (or the transfer waiting for fields) and resume the bot."""
+    reason = "the customer withdrew the request for a human"
+    result.decision = _decision(state, signals, Action.none, verdict, policy, reason=reason)
+    if state.handoff_id is not None:
+        outcome = cancel_by_customer(state, now)
+        result.directives.extend(outcome.directives)
+        result.events.extend(outcome.events)
+        return result
+    # A transfer still gathering fields: no handoff exists yet, so no sink needs telling.
+    result.directives.append(
+        directive(DirectiveType.resume, state.conversation_id, signals.seq, now, CANCELLED_MESSAGE)
+    )
+    reset_escalation(state)
     return result
 
 
@@ -147,6 +209,7 @@ def _continue_pending(
     policy: Policy,
     now: datetime,
     result: StepResult,
+    timeouts: Timeouts,
 ) -> StepResult:
     """A transfer waits for fields: go ahead when they are in, asked for a human, or late."""
     pending = state.pending
@@ -161,7 +224,7 @@ def _continue_pending(
     pending.triggers.extend(
         hit.model_dump(mode="json") for hit in verdict.triggers if hit.code not in known
     )
-    _transfer(state, pending, signals, policy, now, result, verdict=verdict)
+    _transfer(state, pending, signals, policy, now, result, timeouts, verdict=verdict)
     return result
 
 
@@ -172,6 +235,7 @@ def _transfer(
     policy: Policy,
     now: datetime,
     result: StepResult,
+    timeouts: Timeouts,
     *,
     verdict: Verdict | None,
     turn_ts: datetime | None = None,
@@ -198,7 +262,7 @@ def _transfer(
         wait=wait,
         policy_version=policy.version,
     )
-    state.handoff_id = request.handoff_id
+    open_handoff(state, request, now, timeouts)
     cid, seq = state.conversation_id, signals.seq
     if disclosure:
         result.directives.append(
