@@ -157,4 +157,6 @@ async def test_a_gather_past_its_deadline_is_transferred_by_the_timer_tick(stage
     handoffs = producer.on("handoff.requests")
     assert len(handoffs) == 1
     assert handoffs[0]["bundle"]["missing_fields"]
-    assert pipeline.pending.get(b"c-9") is None
+    # The gather is done; what the index holds now is the handoff's delivery deadline.
+    delivery = clock.now + timedelta(seconds=pipeline.settings.delivery_timeout_seconds)
+    assert pipeline.pending.get(b"c-9") == delivery.isoformat().encode()
