@@ -462,6 +462,14 @@ class Pipeline:
         metrics.DEAD_LETTERS.labels(rejected.reason, stage).inc()
         await self.send(self.out.deadletter, msg.key, encode(letter))
 
+    async def publish_events(self, events: list[HandoffEvent]) -> None:
+        """Publish lifecycle events received over HTTP (streams/intake.py) to handoff.events,
+        keyed by conversation_id; returns once the broker acknowledged every one."""
+        acks = [
+            await self.send(self.out.events, e.conversation_id.encode(), encode(e)) for e in events
+        ]
+        await asyncio.gather(*acks)
+
     async def send(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[object]:
         """Queue one record on the app's producer (or the injected sender in stage tests);
         the returned awaitable completes when the broker has acknowledged it."""

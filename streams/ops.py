@@ -6,6 +6,9 @@ web server only after table recovery, and a liveness probe must answer before th
 - /readyz: 200 once the topics checked out at start, the consumer group is joined and the
   tables are recovered, and while no rebalance is in progress; 503 with the reason otherwise.
 - /metrics: the Prometheus text format of `metrics.REGISTRY`.
+- POST /v1/handoff-events: the authenticated webhook intake of lifecycle events
+  (streams/intake.py); only when the worker passes an `Intake` (a token or HMAC secret is
+  configured), else 404.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from .intake import PATH, Intake
 from .metrics import REGISTRY
 
 Readiness = Callable[[], str | None]
@@ -24,10 +28,13 @@ Readiness = Callable[[], str | None]
 class OpsServer:
     """HTTP endpoints for SREs and orchestrators."""
 
-    def __init__(self, host: str, port: int, readiness: Readiness) -> None:
+    def __init__(
+        self, host: str, port: int, readiness: Readiness, *, intake: Intake | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.readiness = readiness
+        self.intake = intake
         self._runner: web.AppRunner | None = None
 
     def application(self) -> web.Application:
@@ -36,6 +43,8 @@ class OpsServer:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/livez", self._livez)
         app.router.add_get("/readyz", self._readyz)
+        if self.intake is not None:
+            app.router.add_post(PATH, self.intake.handle)
         return app
 
     async def start(self) -> None:

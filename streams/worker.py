@@ -8,17 +8,23 @@ SIGINT stop it cleanly (Faust drains the stream and commits before exit).
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import faust
 import structlog
 
 from .broker import EMBEDDED_CLUSTER_IDS, broker_answers, cluster_id
 from .errors import WarmhandoffError
+from .intake import PATH as INTAKE_PATH
+from .intake import Credentials, Intake, RateLimiter
 from .logs import configure_logging
 from .ops import OpsServer
 from .policy.loader import load_policy
 from .settings import Settings
 from .topics import check_topics, load_topics, one_line
+
+if TYPE_CHECKING:
+    from .app import Pipeline
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +36,20 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
         return asyncio.new_event_loop()
     return uvloop.new_event_loop()
+
+
+def _intake(settings: Settings, pipeline: Pipeline) -> Intake | None:
+    """The HTTP intake of lifecycle events, when a token or an HMAC secret is configured."""
+    credentials = Credentials(settings.intake_token, settings.intake_hmac_secret)
+    if not credentials.configured:
+        return None
+    return Intake(
+        credentials,
+        pipeline.publish_events,
+        pipeline.readiness,
+        max_body_bytes=settings.intake_max_body_bytes,
+        limiter=RateLimiter(settings.intake_rate_per_second, settings.intake_burst),
+    )
 
 
 def run_worker(settings: Settings) -> int:
@@ -61,9 +81,11 @@ def run_worker(settings: Settings) -> int:
         bootstrap=settings.bootstrap_servers,
     )
     if settings.web_port > 0:
-        ops = OpsServer(settings.web_host, settings.web_port, pipeline.readiness)
+        intake = _intake(settings, pipeline)
+        ops = OpsServer(settings.web_host, settings.web_port, pipeline.readiness, intake=intake)
         loop.run_until_complete(ops.start())
-        log.info("ops.listening", port=settings.web_port, paths="/metrics /livez /readyz")
+        paths = "/metrics /livez /readyz" + (f" {INTAKE_PATH}" if intake else "")
+        log.info("ops.listening", port=settings.web_port, paths=paths)
     worker = faust.Worker(
         pipeline.app,
         loop=loop,

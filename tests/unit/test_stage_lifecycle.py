@@ -229,3 +229,15 @@ async def test_the_customer_cancels_and_the_sinks_are_told(stage: Any) -> None:
     assert [k for t, k, _ in producer.sent if t == pipeline.out.events] == [b"c-9"]
     assert directive_types(producer) == ["status", "resume"]
     assert pipeline.pending.get(b"c-9") is None
+
+
+async def test_events_from_the_http_intake_are_published_keyed_by_conversation(
+    stage: Any,
+) -> None:
+    pipeline, producer, _ = stage
+    from warmhandoff.streams.models import HandoffEvent
+
+    event = HandoffEvent.model_validate(orjson.loads(event_bytes("h-1", "accepted")))
+    await pipeline.publish_events([event])
+    assert [(t, k) for t, k, _ in producer.sent] == [(pipeline.out.events, b"c-9")]
+    assert orjson.loads(producer.sent[0][2])["event_id"] == event.event_id
