@@ -1,0 +1,107 @@
+"""The handoff lifecycle on a real broker with a real worker process: a turn escalates, the
+desk reports delivered (Kafka), accepted (the HTTP intake) and resolved (Kafka), the bot is
+paused then resumed, and a mildly negative turn after the handback does not re-escalate on
+the old context."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from warmhandoff.agents.client import BotClient, turn
+from warmhandoff.streams.broker import free_port
+from warmhandoff.streams.models import Role
+from warmhandoff.streams.settings import aiokafka_kwargs
+
+from .conftest import Deployment, Outputs, read_until
+from .test_worker_ops import wait_for_status
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+TOKEN = "integration-intake-token"
+ANGRY = [
+    "my parcel never arrived",
+    "this is not working, it still hasn't arrived",
+    "that's wrong, the tracking is useless, I'm annoyed",
+    "this is ridiculous, still nothing",
+]
+ANGRY_ISH = "still no parcel, this is slow"
+
+
+def lifecycle_event(cid: str, hid: str, kind: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "handoff_id": hid,
+        "conversation_id": cid,
+        "type": kind,
+        "ts": datetime.now(UTC).isoformat(),
+        "source": "contact-centre:it",
+        **extra,
+    }
+
+
+def types(o: Outputs, cid: str) -> list[str]:
+    return [d["type"] for d in o.directives if d["conversation_id"] == cid]
+
+
+async def test_escalate_accept_resolve_pause_resume_and_no_reescalation(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WARMHANDOFF_INTAKE_TOKEN", TOKEN)
+    port = free_port()
+    worker = deployment.worker(web_port=port)
+    await wait_for_status(port, "/readyz", 200, within=90)
+    cid = f"life-{uuid.uuid4().hex[:6]}"
+    start = datetime.now(UTC)
+    async with BotClient(deployment.settings, topics=deployment.topics, bot_id="life") as bot:
+        for seq, text in enumerate(ANGRY):
+            at = start + timedelta(seconds=seq)
+            await bot.publish(turn(cid, seq, Role.customer, text, now=at, locale="en-US"))
+        outputs = await read_until(deployment, lambda o: len(o.handoffs) >= 1, within=60)
+        assert len(outputs.handoffs) == 1, deployment.logs()
+        hid = outputs.handoffs[0]["handoff_id"]
+        events = deployment.topics.name("handoff.events")
+
+        producer = AIOKafkaProducer(**aiokafka_kwargs(deployment.settings))
+        await producer.start()
+        try:
+            delivered = lifecycle_event(cid, hid, "delivered", source="sink:it")
+            await producer.send_and_wait(events, orjson.dumps(delivered), key=cid.encode())
+            # The contact centre can only call webhooks: accepted arrives over HTTP.
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+                body = orjson.dumps(lifecycle_event(cid, hid, "accepted", agent_id="a-1"))
+                url = f"http://127.0.0.1:{port}/v1/handoff-events"
+                headers = {"Content-Type": "application/json"}
+                async with http.post(url, data=body, headers=headers) as refused:
+                    assert refused.status == 401
+                headers["Authorization"] = f"Bearer {TOKEN}"
+                async with http.post(url, data=body, headers=headers) as accepted:
+                    assert accepted.status == 202, await accepted.text()
+            outputs = await read_until(deployment, lambda o: "pause" in types(o, cid), within=60)
+            assert types(outputs, cid) == ["status", "pause"], deployment.logs()
+            resolved = lifecycle_event(cid, hid, "resolved", agent_id="a-1")
+            await producer.send_and_wait(events, orjson.dumps(resolved), key=cid.encode())
+        finally:
+            await producer.stop()
+        outputs = await read_until(deployment, lambda o: "resume" in types(o, cid), within=60)
+        assert types(outputs, cid) == ["status", "pause", "resume"], deployment.logs()
+        assert all(d["handoff_id"] == hid for d in outputs.directives)
+
+        after = len(ANGRY)
+        at = start + timedelta(seconds=after)
+        await bot.publish(turn(cid, after, Role.customer, ANGRY_ISH, now=at, locale="en-US"))
+
+    def decided(o: Outputs) -> bool:
+        return any(d["seq"] == after and d["conversation_id"] == cid for d in o.decisions)
+
+    outputs = await read_until(deployment, decided, within=60)
+    assert worker.alive(), deployment.logs()
+    (last,) = [d for d in outputs.decisions if d["seq"] == after and d["conversation_id"] == cid]
+    assert last["action"] == "none", last["reason"]
+    assert [h["handoff_id"] for h in outputs.handoffs] == [hid]  # no second handoff
