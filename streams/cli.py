@@ -92,6 +92,22 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(_settings(args))
 
 
+def _cmd_sink(args: argparse.Namespace) -> int:
+    from .sinks.runner import run_sink
+
+    overrides: dict[str, object] = {}
+    if args.bootstrap:
+        overrides["bootstrap_servers"] = args.bootstrap
+    for option, setting in (
+        ("url", "sink_webhook_url"),
+        ("secret", "sink_webhook_secret"),
+        ("path", "sink_file_path"),
+    ):
+        if getattr(args, option, None):
+            overrides[setting] = getattr(args, option)
+    return run_sink(load_settings(**overrides), args.kind)
+
+
 def _cmd_replay(args: argparse.Namespace) -> int:
     import time
     from collections import Counter
@@ -199,6 +215,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
     p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
     p.set_defaults(handler=_cmd_worker)
+
+    p = sub.add_parser("sink", help="deliver handoff requests to a CRM (README, Sinks)")
+    ssub = p.add_subparsers(title="sink kinds", metavar="KIND", dest="kind", required=True)
+    ps = ssub.add_parser("webhook", help="POST each handoff, signed, to an HTTPS endpoint")
+    ps.add_argument("--url", help="receiver URL (or WARMHANDOFF_SINK_WEBHOOK_URL)")
+    ps.add_argument(
+        "--secret", help="HMAC signing secret (prefer WARMHANDOFF_SINK_WEBHOOK_SECRET: ps shows it)"
+    )
+    ps = ssub.add_parser("salesforce", help="upsert a Salesforce Case per handoff")
+    ps = ssub.add_parser("file", help="append each handoff once to a JSON-lines file")
+    ps.add_argument("--path", type=Path, help="the file (or WARMHANDOFF_SINK_FILE_PATH)")
+    for ps in ssub.choices.values():
+        ps.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
+        ps.set_defaults(handler=_cmd_sink)
 
     p = sub.add_parser("replay", help="run the pipeline offline on turn events (JSON lines)")
     p.add_argument("file", nargs="?", help="input file, or - for stdin (default)")

@@ -1,0 +1,60 @@
+"""Build a sink kind from the settings, with a one-line reason when one is missing."""
+
+from __future__ import annotations
+
+from ..settings import Settings
+from .base import KINDS, Sink
+from .exceptions import SinkConfigError
+from .jsonl import FileSink
+from .salesforce import SalesforceConfig, SalesforceSink
+from .salesforce_case import CaseMapping
+from .webhook import WebhookSink
+
+
+def build_sink(kind: str, settings: Settings) -> Sink:
+    """The sink of `kind` ("webhook", "salesforce" or "file") configured by `settings`."""
+    if kind == "webhook":
+        if not settings.sink_webhook_url:
+            raise SinkConfigError("the webhook sink needs --url or WARMHANDOFF_SINK_WEBHOOK_URL")
+        if settings.sink_webhook_secret is None:
+            raise SinkConfigError(
+                "the webhook sink needs --secret or WARMHANDOFF_SINK_WEBHOOK_SECRET"
+            )
+        return WebhookSink(
+            settings.sink_webhook_url,
+            settings.sink_webhook_secret.get_secret_value().encode(),
+            timeout_seconds=settings.sink_timeout_seconds,
+            ca_file=settings.sink_webhook_ca_file,
+        )
+    if kind == "file":
+        if settings.sink_file_path is None:
+            raise SinkConfigError("the file sink needs --path or WARMHANDOFF_SINK_FILE_PATH")
+        return FileSink(settings.sink_file_path)
+    if kind == "salesforce":
+        return SalesforceSink(salesforce_config(settings))
+    raise SinkConfigError(f"unknown sink kind {kind!r}: use one of {', '.join(KINDS)}")
+
+
+def salesforce_config(settings: Settings) -> SalesforceConfig:
+    """The Salesforce sink's configuration from the WARMHANDOFF_SINK_SALESFORCE_* settings."""
+
+    def secret(value: object) -> str:
+        get = getattr(value, "get_secret_value", None)
+        return str(get()) if get is not None else ""
+
+    return SalesforceConfig(
+        login_url=settings.sink_salesforce_login_url,
+        client_id=settings.sink_salesforce_client_id or "",
+        client_secret=secret(settings.sink_salesforce_client_secret),
+        username=settings.sink_salesforce_username,
+        password=secret(settings.sink_salesforce_password) or None,
+        security_token=secret(settings.sink_salesforce_security_token),
+        api_version=settings.sink_salesforce_api_version,
+        external_id_field=settings.sink_salesforce_external_id_field,
+        mapping=CaseMapping(
+            priorities=dict(settings.sink_salesforce_priorities),
+            origins=dict(settings.sink_salesforce_origins),
+        ),
+        timeout_seconds=settings.sink_timeout_seconds,
+        ca_file=settings.sink_salesforce_ca_file,
+    )
