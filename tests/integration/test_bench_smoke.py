@@ -1,0 +1,42 @@
+"""A short run of `warmhandoff bench` so it keeps working; no timing is asserted (issue #7)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+
+def test_bench_runs_every_phase_and_matches_replay() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "WARMHANDOFF_BOOTSTRAP_SERVERS"}
+    done = subprocess.run(
+        [sys.executable, "-m", "warmhandoff.streams.cli", "bench", "--seconds", "0.5", "--json"],
+        capture_output=True,
+        env=env,
+        timeout=540,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    result = json.loads(done.stdout)
+    for key in (
+        "aiokafka_relay_turns_per_s",
+        "faust_relay_turns_per_s",
+        "pipeline_turns_per_s",
+        "pipeline_vs_aiokafka",
+        "pipeline_vs_faust",
+        "cpu_s_per_1k_turns",
+        "peak_rss_mb",
+    ):
+        assert result[key] > 0, key
+    for kind in ("decision", "handoff"):
+        assert set(result["latency_ms"][kind]) >= {"p50", "p99", "p999"}
+    assert result["scale_out"]["two_workers_turns_per_s"] > 0
+    # Correctness is not traded: every turn the worker decided equals replay's decision.
+    check = result["outputs_match_replay"]
+    assert check == {"compared": result["backlog_turns"], "differ": 0, "missing": 0}
+    assert result["state_bytes_per_conversation"] > 0
