@@ -189,6 +189,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(conversations=args.conversations, rate=args.rate, seed=args.seed)
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from .bench import bench_main
+    from .logs import configure_logging
+
+    configure_logging("WARNING")  # logs to stderr: stdout carries the result only
+    if args.seconds <= 0 or (args.rate is not None and args.rate <= 0):
+        raise WarmhandoffError("--seconds and --rate must be above 0")
+    say = (lambda text: None) if args.json else (lambda text: print(f"[bench] {text}", flush=True))
+    outcome = asyncio.run(bench_main(seconds=args.seconds, rate=args.rate, seed=args.seed, say=say))
+    print(json.dumps(outcome.as_json(), indent=None if args.json else 2))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="warmhandoff",
@@ -201,6 +216,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=150.0, help="turns per second offered")
     p.add_argument("--seed", type=int, default=7, help="seed of the simulated traffic")
     p.set_defaults(handler=_cmd_demo)
+
+    p = sub.add_parser(
+        "bench", help="measure the pipeline beside bare aiokafka and Faust relays (one broker)"
+    )
+    p.add_argument("--seconds", type=float, default=5.0, help="backlog size in seconds of work")
+    p.add_argument("--rate", type=float, help="offered turns/s for latency (default: half)")
+    p.add_argument("--seed", type=int, default=11, help="seed of the simulated traffic")
+    p.add_argument("--json", action="store_true", help="print only the JSON result")
+    p.set_defaults(handler=_cmd_bench)
 
     p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
     p.add_argument("--bootstrap", help="host:port to listen on (default from settings)")
