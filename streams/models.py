@@ -432,6 +432,14 @@ class QueueHealth(_Out):
     service_level: float | None
     sla_target: float
     sla_seconds: int
+    # Added by routing (issue 4); defaults keep older producers valid.
+    agents_eligible: int = 0  # on shift with the queue's skills, language and tier
+    answered: int = 0  # in the window
+    abandoned: int = 0  # in the window
+    asa_seconds: float | None = None  # average speed of answer (time in the queue)
+    abandon_rate: float | None = None  # abandoned / (answered + abandoned)
+    overflow_engaged: bool = False  # service level below target or oldest wait past SLA
+    window_seconds: float | None = None  # the window the figures cover
 
 
 class Alert(_Out):
