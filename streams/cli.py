@@ -150,6 +150,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     from warmhandoff.agents.scenarios import generate
 
+    if args.minutes is not None:
+        return _cmd_contact_centre(args)
     start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
     if start.tzinfo is None:
         raise WarmhandoffError("--start needs a timezone, e.g. 2026-11-25T16:00:00Z")
@@ -161,6 +163,39 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     for turn in turns:
         out.write(turn.model_dump_json(exclude_none=True).encode() + b"\n")
     out.flush()
+    return 0
+
+
+def _cmd_contact_centre(args: argparse.Namespace) -> int:
+    """`simulate --minutes M`: the accelerated contact centre through the routing code."""
+    from datetime import datetime
+
+    from .policy.loader import load_policy
+    from .routing.simulation import DEFAULT_START, SimConfig, run_simulation
+
+    if args.minutes <= 0 or args.minutes > 10_080:
+        raise WarmhandoffError("--minutes must be above 0 and at most 10080 (a week)")
+    if args.rate <= 0 or args.staffing <= 0:
+        raise WarmhandoffError("--rate and --staffing must be positive")
+    start = datetime.fromisoformat(args.start) if args.start else DEFAULT_START
+    if start.tzinfo is None:
+        raise WarmhandoffError("--start needs a timezone, e.g. 2026-11-25T09:00:00Z")
+    config = SimConfig(
+        minutes=args.minutes,
+        seed=args.seed,
+        start=start,
+        handoffs_per_minute=args.rate,
+        staffing=args.staffing,
+    )
+    report = run_simulation(load_policy(args.policy), config)
+    if args.json:
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.flush()
+    else:
+        for key, value in report.items():
+            print(f"{key:<22} {value}")
     return 0
 
 
@@ -265,6 +300,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="seed (same seed, same output)")
     p.add_argument("--escalating-share", type=float, default=0.2, help="share needing a human")
     p.add_argument("--start", help="ISO time of the first conversation (default: now)")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        help="run the accelerated contact centre for M simulated minutes instead (routing, "
+        "SLAs, wait estimates) and print its report",
+    )
+    p.add_argument("--json", action="store_true", help="with --minutes: one JSON object")
+    p.add_argument(
+        "--rate", type=float, default=3.0, help="with --minutes: handoffs offered per minute"
+    )
+    p.add_argument(
+        "--staffing", type=float, default=0.85, help="with --minutes: times Erlang C staffing"
+    )
+    p.add_argument("--policy", type=Path, help="with --minutes: policy file (default: shipped)")
     p.set_defaults(handler=_cmd_simulate)
 
     p = sub.add_parser(
