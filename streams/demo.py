@@ -4,7 +4,9 @@ Starts the embedded broker (unless WARMHANDOFF_BOOTSTRAP_SERVERS is set), applie
 under a fresh prefix, runs one worker process, drives simulated bots (mostly ordinary
 conversations the bot handles alone, some for every trigger family), shows live progress, then
 prints a summary: escalations by trigger and by queue, one sample handoff with its bundle, and
-decision latency from turn produced to handoff produced.
+decision latency from turn produced to handoff produced. A simulated contact centre
+(streams/demo_desk.py) answers every handoff with delivered → accepted → resolved (or handed
+back) on `handoff.events`, so the summary also shows the bot paused and resumed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from warmhandoff.agents.scenarios import generate
 from warmhandoff.agents.simulator import SimulatedBot
 
 from .broker import EmbeddedBroker, free_port
+from .demo_desk import SimulatedDesk
 from .errors import WarmhandoffError
 from .models import Role
 from .settings import Settings, aiokafka_kwargs
@@ -156,6 +159,8 @@ async def _drive(
     )
     await consumer.start()
     collector = asyncio.create_task(_collect(consumer, topics, tally))
+    desk = SimulatedDesk(settings, topics, seed=seed)
+    desk_task = asyncio.create_task(desk.run())
     try:
         async with BotClient(settings, topics=topics, bot_id="demo") as client:
             await _wait_ready(client, tally, worker)
@@ -166,13 +171,17 @@ async def _drive(
             progress = asyncio.create_task(_progress(tally))
             report = await bot.run(convs, rate=rate, deadline=time.monotonic() + 90)
             await _drain(tally, worker, expected=1 + report.turns_published)
+            await desk.finish()
+            await _drain_lifecycle(tally, desk, worker)
             progress.cancel()
-        _summary(tally, convs)
-        return 0 if tally.handoffs and worker.poll() is None else 1
+        _summary(tally, convs, desk)
+        looped = not desk.seen or (tally.directives["pause"] and tally.directives["resume"])
+        return 0 if tally.handoffs and looped and worker.poll() is None else 1
     finally:
-        collector.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await collector
+        for task in (desk_task, collector):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await consumer.stop()
 
 
@@ -197,6 +206,29 @@ async def _drain(tally: Tally, worker: subprocess.Popen[bytes], *, expected: int
         if worker.poll() is not None:
             return
         await asyncio.sleep(0.2)
+
+
+async def _drain_lifecycle(
+    tally: Tally, desk: SimulatedDesk, worker: subprocess.Popen[bytes]
+) -> None:
+    """Wait until every handoff the desk answered has had its `resume` (bounded)."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    # Polls, like `_drain`: the counters are fed by other tasks and a child process.
+    while time.monotonic() < deadline and worker.poll() is None:
+        answered = {h["handoff_id"] for h in tally.handoffs} <= desk.seen
+        if answered and tally.directives["resume"] >= len(desk.seen):
+            return
+        await asyncio.sleep(0.2)
+
+
+def _lifecycle_summary(tally: Tally, desk: SimulatedDesk) -> None:
+    """What the simulated contact centre reported and what the bots were told."""
+    reported = ", ".join(f"{k} {v}" for k, v in sorted(desk.published.items()))
+    print(f"desk events        {reported or 'none'} (simulated contact centre)")
+    print(
+        f"bot ownership      paused {tally.directives['pause']}, "
+        f"resumed {tally.directives['resume']} (handed back after resolution)"
+    )
 
 
 async def _collect(consumer: AIOKafkaConsumer, topics: Topics, tally: Tally) -> None:
@@ -230,7 +262,7 @@ async def _progress(tally: Tally) -> None:
         )
 
 
-def _summary(tally: Tally, convs: list[Any]) -> None:
+def _summary(tally: Tally, convs: list[Any], desk: SimulatedDesk) -> None:
     """Print what happened."""
     by_trigger: Counter[str] = Counter()
     by_queue: Counter[str] = Counter()
@@ -262,6 +294,7 @@ def _summary(tally: Tally, convs: list[Any]) -> None:
             "decision latency (turn produced → handoff produced): "
             f"p50 {p50:.0f} ms, p99 {p99:.0f} ms"
         )
+    _lifecycle_summary(tally, desk)
     if tally.handoffs:
         sample = max(tally.handoffs, key=lambda h: len(h["triggers"]))
         print("\nsample handoff:")
