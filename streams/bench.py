@@ -582,3 +582,28 @@ def load_settings_policy() -> Path | None:
     from .settings import load_settings
 
     return load_settings().policy_file
+
+
+def state_store(count: int) -> dict[str, Any]:
+    """Run streams/bench_state.py in its own process; its JSON result."""
+    if count <= 0:
+        raise WarmhandoffError("--state-store needs a positive count")
+    with tempfile.TemporaryDirectory(prefix="warmhandoff-state-") as folder:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "warmhandoff.streams.bench_state",
+                "--count",
+                str(count),
+                "--path",
+                str(Path(folder) / "db"),
+            ],
+            capture_output=True,
+            check=False,
+            timeout=3600,
+        )
+    if done.returncode != 0:
+        raise WarmhandoffError(f"state-store bench failed: {done.stderr.decode()[-500:]}")
+    result: dict[str, Any] = orjson.loads(done.stdout)
+    return result

@@ -231,6 +231,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .logs import configure_logging
 
     configure_logging("WARNING")  # logs to stderr: stdout carries the result only
+    if args.state_store is not None:
+        from .bench import state_store
+
+        print(json.dumps(state_store(args.state_store)))
+        return 0
     if args.seconds <= 0 or (args.rate is not None and args.rate <= 0):
         raise WarmhandoffError("--seconds and --rate must be above 0")
     say = (lambda text: None) if args.json else (lambda text: print(f"[bench] {text}", flush=True))
@@ -259,6 +264,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, help="offered turns/s for latency (default: half)")
     p.add_argument("--seed", type=int, default=11, help="seed of the simulated traffic")
     p.add_argument("--json", action="store_true", help="print only the JSON result")
+    p.add_argument(
+        "--state-store",
+        type=int,
+        metavar="N",
+        help="instead: N conversation states in RocksDB, and the process's peak RSS",
+    )
     p.set_defaults(handler=_cmd_bench)
 
     p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
