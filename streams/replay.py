@@ -6,6 +6,12 @@ is deterministic and a gather deadline passes when a later turn of the conversat
 after it. Lines that are not valid turn events give `"action": "rejected"` with the reason;
 turns at or below a conversation's last applied seq give `"action": "none"` with reason
 `replayed_seq` (the stream skips them the same way).
+
+Lines of `handoff.events` (a `HandoffEvent`: a line with `handoff_id` and `type`) may be mixed
+in: they are applied at their own `ts` with the stream's lifecycle function, so a recorded
+handback resets the conversation as it did live. Their output line has no `seq`, `action`
+`none` (or `rejected` when the event is not applied), the `handoff_id`, and the reason
+`handoff_event <type>: <status after>` (or `... not applied: <reason>`).
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from typing import Any
 
 import orjson
 
-from .codec import Rejected, decode_turn
+from .codec import Rejected, decode, decode_turn
 from .conversation import ConversationState
-from .models import Action, ReplayLine
+from .lifecycle import DEFAULT_TIMEOUTS, apply_event
+from .models import Action, HandoffEvent, ReplayLine
 from .pipeline import new_state, process_turn
 from .policy.model import Policy
 
@@ -32,6 +39,9 @@ def replay(
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip(b"\r\n")
         if not line.strip():
+            continue
+        if b'"handoff_id"' in line and b'"type"' in line:
+            yield _event_line(line, number, states, max_bytes)
             continue
         try:
             turn = decode_turn(line, max_bytes=max_bytes)
@@ -68,6 +78,42 @@ def replay(
             reason=decision.reason,
             signals=_signals(decision.signals.model_dump(mode="json")),
         )
+
+
+def _event_line(
+    line: bytes, number: int, states: dict[str, ConversationState], max_bytes: int
+) -> ReplayLine:
+    """Apply one recorded lifecycle event to its conversation."""
+    try:
+        event = decode(line, HandoffEvent, max_bytes=max_bytes)
+    except Rejected as rejected:
+        return ReplayLine(
+            conversation_id=None,
+            seq=None,
+            action="rejected",
+            reason=f"line {number}: {rejected.reason}: {rejected.error}",
+        )
+    cid = event.conversation_id
+    state = states.get(cid) or new_state(cid)
+    outcome = apply_event(state, event, event.ts, DEFAULT_TIMEOUTS)
+    kind = event.type.value
+    if outcome.rejected is not None:
+        return ReplayLine(
+            conversation_id=cid,
+            seq=None,
+            action="rejected",
+            handoff_id=event.handoff_id,
+            reason=f"handoff_event {kind} not applied: {outcome.rejected}",
+        )
+    states[cid] = state
+    status = outcome.status.value if outcome.status else "none"
+    return ReplayLine(
+        conversation_id=cid,
+        seq=None,
+        action=Action.none,
+        handoff_id=event.handoff_id,
+        reason=f"handoff_event {kind}: {status}",
+    )
 
 
 def _signals(data: dict[str, Any]) -> dict[str, Any]:

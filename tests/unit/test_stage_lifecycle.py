@@ -19,6 +19,7 @@ import pytest
 
 from warmhandoff.streams import metrics
 from warmhandoff.streams.app import Pipeline
+from warmhandoff.streams.models import HandoffEvent
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.settings import Settings
 from warmhandoff.streams.topics import load_topics
@@ -235,8 +236,6 @@ async def test_events_from_the_http_intake_are_published_keyed_by_conversation(
     stage: Any,
 ) -> None:
     pipeline, producer, _ = stage
-    from warmhandoff.streams.models import HandoffEvent
-
     event = HandoffEvent.model_validate(orjson.loads(event_bytes("h-1", "accepted")))
     await pipeline.publish_events([event])
     assert [(t, k) for t, k, _ in producer.sent] == [(pipeline.out.events, b"c-9")]
