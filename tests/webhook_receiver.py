@@ -32,6 +32,7 @@ class Receiver:
     attempts: list[Attempt] = field(default_factory=list)
     scripted: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     drop_after_commit: int = 0
+    refuse_keys: set[str] = field(default_factory=set)  # answered 422
     hold: asyncio.Event | None = None  # when set, a new record waits for it before committing
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
@@ -50,6 +51,8 @@ class Receiver:
             return web.Response(status=status, headers=headers)
         if not ok or not key:
             return web.Response(status=401)
+        if key in self.refuse_keys:
+            return web.Response(status=422, text="unknown queue")
         if key in self._in_flight:
             return web.Response(status=409, text="a request with this key is in progress")
         if key not in self.records:
