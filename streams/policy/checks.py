@@ -70,7 +70,9 @@ def reference_problems(
         for j, step in _items(queue.get("relax")):
             widen = step.get("widen_to")
             if widen == name:
-                problems.append(f"queues.{name}.relax[{j}].widen_to: a queue cannot widen to itself")
+                problems.append(
+                    f"queues.{name}.relax[{j}].widen_to: a queue cannot widen to itself"
+                )
                 continue
             refer(f"queues.{name}.relax[{j}].widen_to", widen)
             target = _mapping(queues.get(widen) if isinstance(widen, str) else None)

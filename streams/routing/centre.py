@@ -76,9 +76,7 @@ class Centre:
     window_seconds: float = 900.0
     _presence_ts: dict[str, datetime] = field(default_factory=dict)
     _chats: dict[str, list[datetime]] = field(default_factory=dict)  # starts, by agent
-    _eligible: dict[tuple[str, tuple[str, ...], bool], frozenset[str]] = field(
-        default_factory=dict
-    )
+    _eligible: dict[tuple[str, tuple[str, ...], bool], frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_policy(cls, policy: Policy) -> Centre:
@@ -150,7 +148,12 @@ class Centre:
         self._outcome(handoff, now, answered=False)
         step.route.changes.append(
             RoutingChange(
-                handoff_id, ChangeKind.abandoned, handoff.queue, "gone", f"after {waited:.0f} s", now
+                handoff_id,
+                ChangeKind.abandoned,
+                handoff.queue,
+                "gone",
+                f"after {waited:.0f} s",
+                now,
             )
         )
         return self._route(now, step)
@@ -168,9 +171,7 @@ class Centre:
         kind = ChangeKind.accepted_offer if accepted else ChangeKind.declined_offer
         target = "right_channel" if accepted else handoff.queue
         why = "customer chose the offer" if accepted else "customer keeps waiting"
-        step.route.changes.append(
-            RoutingChange(handoff_id, kind, handoff.queue, target, why, now)
-        )
+        step.route.changes.append(RoutingChange(handoff_id, kind, handoff.queue, target, why, now))
         return self._route(now, step) if accepted else step
 
     def tick(self, now: datetime) -> Step:

@@ -232,7 +232,9 @@ def baseline_wait(view: QueueView, stats: Sequence[QueueStats], now: datetime) -
     # the mean over those who wait, which this customer is.
     load = arrivals * handle
     chance = float(erlang_c(load, view.slots)) if load > 0 else 0.0
-    return erlang_c_wait(arrivals, handle, view.slots) / chance if chance > 0 else handle / view.slots
+    return (
+        erlang_c_wait(arrivals, handle, view.slots) / chance if chance > 0 else handle / view.slots
+    )
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -357,7 +359,7 @@ def ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th, 11th, 21st ..."""
     if 10 <= n % 100 <= 20:
         return f"{n}th"
-    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th') }"
 
 
 @dataclass(frozen=True, slots=True)

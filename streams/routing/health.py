@@ -15,11 +15,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from ..models import Alert, QueueHealth
 from ..transfer import NAMESPACE
 from .desk import Agent, QueueSpec, Waiting
 
+Severity = Literal["info", "warning", "critical"]
 SERVICE_LEVEL = "service_level_below_target"
 OLDEST_WAIT = "oldest_wait_past_sla"
 
@@ -68,9 +70,7 @@ def queue_health(
         answered = [o for o in done[name] if o.answered]
         total = len(done[name])
         oldest = max(((now - w.sla_start).total_seconds() for w in queued[name]), default=0.0)
-        level = (
-            sum(1 for o in answered if o.sla_wait <= o.sla_seconds) / total if total else None
-        )
+        level = sum(1 for o in answered if o.sla_wait <= o.sla_seconds) / total if total else None
         slipping = level is not None and level < spec.sla_target
         found.append(
             QueueHealth(
@@ -134,7 +134,7 @@ def _alert(h: QueueHealth, kind: str, on: bool, now: datetime) -> Alert:
             f"Queue {h.queue}: {level} answered within {h.sla_seconds} s, target "
             f"{h.sla_target:.0%}."
         )
-        severity = "warning"
+        severity: Severity = "warning"
     else:
         text = (
             f"Queue {h.queue}: a customer has waited {h.oldest_wait_seconds:.0f} s, past the "
@@ -149,7 +149,7 @@ def _alert(h: QueueHealth, kind: str, on: bool, now: datetime) -> Alert:
         alert_id=str(uuid.uuid5(NAMESPACE, name)),
         ts=now,
         kind=kind,
-        severity=severity,  # type: ignore[arg-type]
+        severity=severity,
         queue=h.queue,
         message=text + overflow,
     )

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from warmhandoff.agents.scenarios import generate, gather_answer
+from warmhandoff.agents.scenarios import gather_answer, generate
 
 from ..models import (
     AgentPresence,
@@ -317,7 +317,9 @@ def _roster(
         tiers = sorted(queue.entitlement) or ["gold", "platinum"]
         for i in range(max(1, staff)):
             skills = {s: rng.randint(3, 9) for s in queue.skills}
-            skills.update({s: rng.randint(1, 6) for s in queue.optional_skills if rng.random() < 0.6})
+            skills.update(
+                {s: rng.randint(1, 6) for s in queue.optional_skills if rng.random() < 0.6}
+            )
             known = spoken if len(spoken) <= 2 or i % 2 == 0 else rng.sample(spoken, 2)
             agent = dict(
                 agent_id=f"{name}-{i}",
