@@ -7,12 +7,18 @@ lowercases once, visits only the words in the lexicon, and skips the emoji pass 
 (emoji are never ASCII). It follows VADER's rules line by line, reuses its constants and its
 final scoring, and hands non-ASCII text to VADER itself; the tests compare the two on
 generated and real text.
+
+Most customer turns hold no lexicon word at all. Given the set of the turn's alphanumeric
+words, which the detectors build once per turn anyway (`gate.words`), `scores` answers those
+turns with a set intersection instead of tokenising (see `FastAnalyzer.may_score`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import string
+from collections.abc import Set
 
 from vaderSentiment.vaderSentiment import (
     BOOSTER_DICT,
@@ -26,6 +32,11 @@ from vaderSentiment.vaderSentiment import (
 _NEGATE = frozenset(NEGATE)
 _PUNCTUATION = string.punctuation
 _SO_THIS = ("so", "this")
+_ALNUM = re.compile(r"[a-z0-9]+")
+# Punctuation common in plain sentences; a lexicon entry made of words and these only
+# ("self-confident", "o.o") is indexed by its longest word instead.
+_COMMON_PUNCTUATION = frozenset(".,'-?!\"")
+_ZERO = (0.0, 0.0, 0.0)
 
 
 def _negated(word: str) -> bool:
@@ -65,11 +76,53 @@ def _score(sentiments: list[float], text: str) -> tuple[float, float, float]:
 class FastAnalyzer(SentimentIntensityAnalyzer):  # type: ignore[misc]
     """A `SentimentIntensityAnalyzer` with a fast `scores` method (same results)."""
 
-    def scores(self, text: str) -> tuple[float, float, float]:
-        """VADER's (compound, neg, pos) for `text`."""
+    def __init__(self) -> None:
+        super().__init__()
+        self.reindex()
+
+    def reindex(self) -> None:
+        """Index the lexicon for `may_score`; call after editing `lexicon`."""
+        keys: set[str] = set()
+        rare: set[str] = set()
+        for entry in self.lexicon:
+            # A token is lowercased ASCII without whitespace: other entries never match.
+            if not entry.isascii() or entry != entry.lower() or len(entry.split()) != 1:
+                continue
+            runs = _ALNUM.findall(entry)
+            others = set(_ALNUM.sub("", entry))
+            if others - _COMMON_PUNCTUATION or not runs:
+                rare |= others
+            else:
+                keys.add(max(runs, key=len))
+        self._keys = frozenset(keys)
+        rare -= _COMMON_PUNCTUATION
+        self._rare = re.compile(f"[{re.escape(''.join(sorted(rare)))}]") if rare else None
+
+    def may_score(self, text: str, words: Set[str]) -> bool:
+        """False only when ASCII `text` holds no lexicon word, so `scores` is (0, 0, 0).
+
+        `words` is the set of `[a-z0-9]+` runs of the lowercased text. A token VADER looks up
+        is a whitespace-separated chunk, stripped of punctuation when more than two
+        characters remain, and lowercased, so its runs of letters and digits are runs of
+        the text. A lexicon entry of one run is indexed by itself, one of runs and common
+        punctuation by its longest run; any other holds a character (":", "(", "/", ...)
+        the text must contain.
+        """
+        if not self._keys.isdisjoint(words):
+            return True
+        return self._rare is not None and self._rare.search(text) is not None
+
+    def scores(self, text: str, words: Set[str] | None = None) -> tuple[float, float, float]:
+        """VADER's (compound, neg, pos) for `text`.
+
+        `words`, when given, must be the `[a-z0-9]+` runs of `text.lower()`; ASCII text
+        with no lexicon word then costs a set intersection (see `may_score`).
+        """
         if not text.isascii():
             found = self.polarity_scores(text)
             return found["compound"], found["neg"], found["pos"]
+        if words is not None and not self.may_score(text, words):
+            return _ZERO
         words = [
             token if len(stripped := token.strip(_PUNCTUATION)) <= 2 else stripped
             for token in text.split()

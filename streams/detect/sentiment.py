@@ -42,6 +42,7 @@ from importlib.resources import files
 from typing import Any
 
 from .fastvader import FastAnalyzer
+from .gate import words as word_set
 from .normalize import fold
 
 MODEL_FILE = "sentiment_model.json"
@@ -82,6 +83,7 @@ _ANALYZER.lexicon.update(
         "disappointing": -2.2,
     }
 )
+_ANALYZER.reindex()
 
 # Frustration said without a negative word; each match adds _PHRASE_LOGIT to the negative
 # log-odds. A plain problem report ("my card doesn't work") is not one: support queries are
@@ -101,6 +103,13 @@ _FRUSTRATION = re.compile(
     r"|(?:no\s*one|nobody)\s+(?:is\s+)?(?:helping|answers|responds|replie[sd]|cares|helps)"
     r"|thanks?\s+(?:you\s+)?for\s+nothing)"
 )
+# Words one of which every `_FRUSTRATION` match holds as a whole word (each alternative's
+# first word, or a word between two spaces): turns with none of them skip the scan.
+_FRUSTRATION_WORD_TEXT = (
+    "still second third fourth fifth 2nd 3rd 4th 5th again over not many already waste fed had"
+    " waiting no noone nobody thank thanks"
+)
+_FRUSTRATION_WORDS = frozenset(_FRUSTRATION_WORD_TEXT.split())
 # About the evidence of a clearly negative word: one phrase takes a neutral turn to a mild
 # negative (about -0.3), two to the policy's threshold.
 _PHRASE_LOGIT = 3.5
@@ -146,10 +155,14 @@ def vader_scores(prepared: str) -> tuple[float, float, float]:
 
 def words(prepared: str) -> tuple[list[str], list[str]]:
     """The words of prepared text outside and inside the scope of a negation."""
+    return _scopes(_TOKEN.findall(fold(prepared)))
+
+
+def _scopes(tokens: list[str]) -> tuple[list[str], list[str]]:
     plain: list[str] = []
     negated: list[str] = []
     negating = False
-    for token in _TOKEN.findall(fold(prepared)):
+    for token in tokens:
         if token in _SCOPE_END:
             negating = False
             continue
@@ -167,6 +180,13 @@ def words(prepared: str) -> tuple[list[str], list[str]]:
 def frustration_phrases(prepared: str) -> int:
     """How many customer-service frustration phrases the text contains."""
     return len(_FRUSTRATION.findall(fold(prepared)))
+
+
+def _frustration_hits(folded: str, present: frozenset[str]) -> int:
+    """`frustration_phrases` of folded text whose word set is `present`."""
+    if _FRUSTRATION_WORDS.isdisjoint(present):
+        return 0
+    return len(_FRUSTRATION.findall(folded))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +222,11 @@ class Model:
             tuple(weights["vader"][k]) for k in ("compound", "neg", "pos")
         )
         calibration = data["calibration"]
+        if any(
+            mark in table for table in (weights["plain"], weights["negated"]) for mark in _SCOPE_END
+        ):
+            # `words` never yields these, and `logits` relies on it.
+            raise ValueError("sentiment model weighs punctuation that ends a negation's scope")
         return cls(
             bias=(weights["bias"][0], weights["bias"][1]),
             vader=(
@@ -218,7 +243,43 @@ class Model:
         )
 
     def logits(self, text: str) -> tuple[float, float]:
-        """Log-odds of (negative, positive) for one turn."""
+        """Log-odds of (negative, positive) for one turn.
+
+        The same sums as `reference_logits`, with the per-turn shortcuts (see there).
+        """
+        prepared = prepare(text)
+        folded = fold(prepared)
+        # The word set the other detectors share (cached): VADER and the phrase scan are
+        # skipped on turns that hold none of their words.
+        present = word_set(folded)
+        zn, zp = self.bias
+        compound, neg, pos = _ANALYZER.scores(prepared, present)
+        if compound or neg or pos:
+            (cn, cp), (nn, np_), (pn, pp) = self.vader
+            zn += cn * compound + nn * neg + pn * pos
+            zp += cp * compound + np_ * neg + pp * pos
+        tokens = _TOKEN.findall(folded)
+        if _NEGATORS.isdisjoint(tokens):
+            # No negation: every token is a plain word (punctuation has no weight).
+            plain_words, negated_words = tokens, []
+        else:
+            plain_words, negated_words = _scopes(tokens)
+        # Presence, not counts: a long turn does not pile up evidence by repeating itself.
+        # (dict.fromkeys keeps first-seen order, so the float sums do not depend on the
+        # process's string-hash seed, as a set's order would.)
+        for pair in filter(None, map(self.plain.get, dict.fromkeys(plain_words))):
+            zn += pair[0]
+            zp += pair[1]
+        for pair in filter(None, map(self.negated.get, dict.fromkeys(negated_words))):
+            zn += pair[0]
+            zp += pair[1]
+        hits = _frustration_hits(folded, present)
+        if hits:
+            zn += _PHRASE_LOGIT * hits
+        return zn, zp
+
+    def reference_logits(self, text: str) -> tuple[float, float]:
+        """`logits` computed plainly, for tests: every step runs on every turn."""
         prepared = prepare(text)
         zn, zp = self.bias
         compound, neg, pos = vader_scores(prepared)
@@ -227,21 +288,12 @@ class Model:
             zn += cn * compound + nn * neg + pn * pos
             zp += cp * compound + np_ * neg + pp * pos
         plain_words, negated_words = words(prepared)
-        # Presence, not counts: a long turn does not pile up evidence by repeating itself.
-        # (dict.fromkeys keeps first-seen order, so the float sums do not depend on the
-        # process's string-hash seed, as a set's order would.)
-        table = self.plain
-        for word in dict.fromkeys(plain_words):
-            pair = table.get(word)
-            if pair is not None:
-                zn += pair[0]
-                zp += pair[1]
-        table = self.negated
-        for word in dict.fromkeys(negated_words):
-            pair = table.get(word)
-            if pair is not None:
-                zn += pair[0]
-                zp += pair[1]
+        for table, found in ((self.plain, plain_words), (self.negated, negated_words)):
+            for word in dict.fromkeys(found):
+                pair = table.get(word)
+                if pair is not None:
+                    zn += pair[0]
+                    zp += pair[1]
         hits = frustration_phrases(prepared)
         if hits:
             zn += _PHRASE_LOGIT * hits

@@ -1,0 +1,100 @@
+"""The sentiment hot path's shortcuts give exactly what the plain computation gives.
+
+`Model.logits` skips VADER on turns without a lexicon word (`FastAnalyzer.may_score`), skips
+the frustration-phrase scan on turns without one of its words, and reads the negation scopes
+only when a negator occurs; `Model.reference_logits` takes none of these shortcuts.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from warmhandoff.streams.detect import sentiment as S
+from warmhandoff.streams.detect.gate import words
+from warmhandoff.streams.detect.normalize import fold
+from warmhandoff.streams.language_checkset import CHECK_SET
+
+from .test_detect_risk import CASES as RISK_CASES
+
+SENTIMENT_TEXTS = sorted(
+    {text for texts in (*CHECK_SET.values(), *RISK_CASES.values()) for text in texts}
+    | {
+        "this is useless, I've been waiting for a week",
+        "this is the third time I ask, where is my refund",
+        "It is STILL not working!!! :(",
+        "no thanks, that's all :)",
+        "I don't hate it, but it isn't good either",
+        "thanks for nothing",
+    }
+)
+
+ANALYZER = S._ANALYZER
+
+# Lexicon words, entries with punctuation (emoticons, "self-confident", "o.o", "j/k"),
+# negators and scope ends, words of every frustration phrase, capitals, escapes, non-ASCII.
+FRAGMENTS = [
+    "good", "GOOD", "bad", "terrible", "useless", "love", "hate", "very", "kind of", "not",
+    "never", "don't", "isn't", "no", "but", "least", "without doubt", "the bomb", ":)", ":(",
+    ":-(", "</3", "<3", "o.o", "8-d", "self-confident", "aug-00", "j/k", "(:", ":D", "x-d",
+    "still", "not working", "waiting", "been waiting for days", "for the third time", "again",
+    "and again", "over and over", "not what i asked", "how many times", "already told",
+    "waste of time", "fed up", "had enough", "no one", "nobody helps", "thanks for nothing",
+    "thank you", "I'd like", "no thanks", "my card", "refund", "help", "please", "?", "!",
+    "!!", ".", ",", ";", ":", "...", "'", "-", "(", ")", "/", "$5", "&amp;", "\\u2019",
+    "café", "😁", "ok", "it's", "I", "d", "s", "o", "8", "lol",
+]  # fmt: skip
+JOINERS = ["", " ", "  ", "\t", "\n"]
+texts = st.lists(
+    st.tuples(st.sampled_from(FRAGMENTS), st.sampled_from(JOINERS)), min_size=1, max_size=10
+).map(lambda parts: "".join(f + j for f, j in parts))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(texts)
+def test_logits_equal_the_plain_computation(text: str) -> None:
+    model = S.default_model()
+    assert model.logits(text) == model.reference_logits(text)
+
+
+@pytest.mark.parametrize("text", SENTIMENT_TEXTS)
+def test_logits_equal_the_plain_computation_on_case_sentences(text: str) -> None:
+    model = S.default_model()
+    assert model.logits(text) == model.reference_logits(text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(texts)
+def test_vader_word_prefilter_changes_nothing(text: str) -> None:
+    prepared = S.prepare(text)
+    assert ANALYZER.scores(prepared, words(fold(prepared))) == ANALYZER.scores(prepared)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_vader_word_prefilter_changes_nothing_on_any_ascii(text: str) -> None:
+    assert ANALYZER.scores(text, words(fold(text))) == ANALYZER.scores(text)
+
+
+@pytest.mark.parametrize("around", ["{}", "({})", "{}!", "'{}'", "x {} y", "{}..."])
+def test_every_lexicon_entry_opens_the_prefilter(around: str) -> None:
+    missed = []
+    for entry in ANALYZER.lexicon:
+        text = around.format(entry)
+        scores = ANALYZER.scores(text) if text.isascii() else (0.0, 0.0, 0.0)
+        if scores != (0.0, 0.0, 0.0) and not ANALYZER.may_score(text, words(fold(text))):
+            missed.append(entry)
+    assert missed == []
+
+
+def test_prefilter_is_taken_on_plain_requests() -> None:
+    # the shortcut must actually be taken, or it only adds cost
+    plain = ["where is my card", "how do I change my address?", "what is the fee for transfers"]
+    assert not any(ANALYZER.may_score(t, words(fold(t))) for t in plain)
+
+
+@settings(max_examples=800, deadline=None)
+@given(texts)
+def test_frustration_word_gate_changes_nothing(text: str) -> None:
+    folded = fold(S.prepare(text))
+    assert S._frustration_hits(folded, words(folded)) == len(S._FRUSTRATION.findall(folded))
