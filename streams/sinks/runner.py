@@ -133,19 +133,16 @@ class SinkRunner:
                 on_retry=_log_retry,
             )
         except DeliveryError as error:
-            attempts = "attempts" if isinstance(error, TransientDeliveryError) else "attempt"
+            # A transient error only escapes the retries once the attempts are used up.
+            spent = self.policy.attempts if isinstance(error, TransientDeliveryError) else 1
             metrics.SINK_FAILURES.labels(self.sink.kind, error.reason).inc()
             metrics.DEAD_LETTERS.labels("delivery_failed", self.stage).inc()
-            log.warning("sink.failed", reason=error.reason, error=str(error))
+            log.warning("sink.failed", reason=error.reason, error=str(error), attempts=spent)
+            now = self.clock()
             failed = outcome_event(
-                request,
-                self.sink.kind,
-                HandoffEventType.failed,
-                now=self.clock(),
-                reason=str(error),
+                request, self.sink.kind, HandoffEventType.failed, now=now, reason=str(error)
             )
-            count = self.policy.attempts if attempts == "attempts" else 1
-            detail = f"{error} (gave up after {count} {attempts})"
+            detail = f"{error} (gave up after {spent} attempt{'s' if spent > 1 else ''})"
             return [
                 Output("handoff.events", key, encode(failed)),
                 self._dead_letter(record, Rejected("delivery_failed", detail)),

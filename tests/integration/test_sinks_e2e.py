@@ -226,3 +226,44 @@ async def test_webhook_sink_retries_a_dropped_answer_and_dead_letters_a_refusal(
         finally:
             code = await asyncio.to_thread(sink.stop)
             assert code == 0, sink.log.read_text()[-3000:]
+
+
+async def test_a_handoff_waiting_for_a_down_receiver_survives_a_sigterm(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    secret = b"integration-secret"
+    a = handoff_request("c-down")
+    async with serve_receiver(secret, tmp_path) as receiver:
+        receiver.scripted = [(503, {})] * 1000  # down until the list is cleared
+        env = {
+            "WARMHANDOFF_SINK_WEBHOOK_SECRET": secret.decode(),
+            "WARMHANDOFF_SINK_WEBHOOK_CA_FILE": str(receiver.ca_file),
+            "WARMHANDOFF_SINK_BACKOFF_BASE_SECONDS": "5",
+            "WARMHANDOFF_SINK_BACKOFF_CAP_SECONDS": "5",
+            "WARMHANDOFF_SINK_RETRY_ATTEMPTS": "50",
+        }
+        args = ["webhook", "--url", receiver.url]
+        first = SinkProcess(deployment, args, tmp_path / "sink-1.log", env)
+        try:
+            await first.wait_ready(within=60)
+            await publish(deployment, [record(a)])
+            await asyncio.wait_for(receiver.arrived.wait(), 60)  # an attempt failed: retrying
+        finally:
+            started = time.monotonic()
+            code = await asyncio.to_thread(first.stop)
+        assert code == 0, first.log.read_text()[-3000:]
+        assert time.monotonic() - started < 10  # the retry wait does not hold up the stop
+        assert receiver.records == {}
+
+        receiver.scripted.clear()  # the receiver is back
+        second = SinkProcess(deployment, args, tmp_path / "sink-2.log", env)
+        try:
+            await second.wait_ready(within=60)
+            out = await read(deployment, lambda o: len(o["events"]) >= 1, within=60)
+        finally:
+            assert await asyncio.to_thread(second.stop) == 0, second.log.read_text()[-3000:]
+        assert [(e["handoff_id"], e["type"]) for e in out["events"]] == [
+            (a.handoff_id, "delivered")
+        ]
+        assert out["dead"] == []
+        assert list(receiver.records) == [a.handoff_id]
