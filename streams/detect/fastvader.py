@@ -112,16 +112,16 @@ class FastAnalyzer(SentimentIntensityAnalyzer):  # type: ignore[misc]
             return True
         return self._rare is not None and self._rare.search(text) is not None
 
-    def scores(self, text: str, words: Set[str] | None = None) -> tuple[float, float, float]:
+    def scores(self, text: str, present: Set[str] | None = None) -> tuple[float, float, float]:
         """VADER's (compound, neg, pos) for `text`.
 
-        `words`, when given, must be the `[a-z0-9]+` runs of `text.lower()`; ASCII text
-        with no lexicon word then costs a set intersection (see `may_score`).
+        `present`, when given, must be the set of `[a-z0-9]+` runs of `text.lower()`; ASCII
+        text with no lexicon word then costs a set intersection (see `may_score`).
         """
         if not text.isascii():
             found = self.polarity_scores(text)
             return found["compound"], found["neg"], found["pos"]
-        if words is not None and not self.may_score(text, words):
+        if present is not None and not self.may_score(text, present):
             return _ZERO
         words = [
             token if len(stripped := token.strip(_PUNCTUATION)) <= 2 else stripped

@@ -259,9 +259,11 @@ class Model:
             zn += cn * compound + nn * neg + pn * pos
             zp += cp * compound + np_ * neg + pp * pos
         tokens = _TOKEN.findall(folded)
+        plain_words: list[str]
+        negated_words: list[str] = []
         if _NEGATORS.isdisjoint(tokens):
             # No negation: every token is a plain word (punctuation has no weight).
-            plain_words, negated_words = tokens, []
+            plain_words = tokens
         else:
             plain_words, negated_words = _scopes(tokens)
         # Presence, not counts: a long turn does not pile up evidence by repeating itself.
