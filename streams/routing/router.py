@@ -306,6 +306,20 @@ def _assign(
         )
 
 
+def ticket_message(ticket: Ticket, now: datetime) -> str:
+    """What the customer is told when their handoff became a ticket."""
+    hours = (ticket.respond_by - now).total_seconds() / 3600
+    when = (
+        f"within {max(1, round(hours))} hour{'s' if round(hours) > 1 else ''}"
+        if hours <= 24
+        else f"by {ticket.respond_by:%A %H:%M} UTC"
+    )
+    return (
+        "Our team isn't available right now, so I've opened a ticket with our conversation "
+        f"so far; a specialist will reply {when}."
+    )
+
+
 def served_as(agent: Agent, handoff: Waiting, queues: Mapping[str, QueueSpec]) -> str:
     """The first queue of the handoff whose skills the agent has (origin first)."""
     for queue in handoff.accepted:

@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from warmhandoff.streams.models import Channel, PresenceState
 from warmhandoff.streams.routing.desk import Agent, Waiting, queues_from_policy, serves
-from warmhandoff.streams.routing.router import ChangeKind, aged_priority, ranked, route
+from warmhandoff.streams.routing.router import (
+    ChangeKind,
+    aged_priority,
+    ranked,
+    route,
+    ticket_message,
+)
 
 from .routing_helpers import T0, presence, request, small_policy
 
@@ -242,6 +248,8 @@ def test_outside_hours_the_handoff_becomes_a_ticket_with_a_response_time() -> No
     assert ticket.respond_by == T0.replace(hour=10) + timedelta(days=5)
     assert result.changes[0].kind is ChangeKind.ticket
     assert "outside the hours" in result.changes[0].reason
+    assert "reply by Monday 10:00 UTC" in ticket_message(ticket, saturday)
+    assert "reply within 2 hours" in ticket_message(ticket, ticket.respond_by - timedelta(hours=2))
 
 
 # --- assignment --------------------------------------------------------------------------------
