@@ -105,3 +105,27 @@ async def test_escalate_accept_resolve_pause_resume_and_no_reescalation(
     (last,) = [d for d in outputs.decisions if d["seq"] == after and d["conversation_id"] == cid]
     assert last["action"] == "none", last["reason"]
     assert [h["handoff_id"] for h in outputs.handoffs] == [hid]  # no second handoff
+
+
+async def test_a_handoff_no_sink_delivers_is_retried_then_failed_and_the_customer_told(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No sink runs in this deployment: nobody ever reports `delivered`.
+    monkeypatch.setenv("WARMHANDOFF_DELIVERY_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("WARMHANDOFF_MAX_DELIVERY_ATTEMPTS", "2")
+    worker = deployment.worker()
+    cid = f"down-{uuid.uuid4().hex[:6]}"
+    async with BotClient(deployment.settings, topics=deployment.topics, bot_id="down") as bot:
+        now = datetime.now(UTC)
+        await bot.publish(turn(cid, 0, Role.customer, "I want to talk to a human agent", now=now))
+
+    def told(o: Outputs) -> bool:
+        return "resume" in types(o, cid)
+
+    outputs = await read_until(deployment, told, within=90)
+    assert worker.alive(), deployment.logs()
+    mine = [h for h in outputs.handoffs if h["conversation_id"] == cid]
+    assert len(mine) == 2 and mine[0] == mine[1]  # published, then re-published once
+    assert types(outputs, cid) == ["status", "status", "resume"]
+    failed = [d for d in outputs.directives if d["conversation_id"] == cid][1]
+    assert "couldn't reach a specialist" in failed["message"]
