@@ -366,6 +366,11 @@ class Pipeline:
         raw = self.conversations.get(key)
         state = ConversationState.loads(raw) if raw else new_state(event.conversation_id)
         outcome = lifecycle.apply_event(state, event, now, self.timeouts)
+        if outcome.rejected == "echo":
+            # The pipeline's own event (a cancel, a failed delivery, a re-route) read back:
+            # already applied when it was published; not a rejection worth counting.
+            log.debug("handoff.event_echo", handoff_id=event.handoff_id, type=event.type.value)
+            return outcome
         if outcome.rejected is not None:
             metrics.HANDOFF_EVENTS_REJECTED.labels(outcome.rejected).inc()
             log.warning(

@@ -94,10 +94,10 @@ TRANSITIONS: dict[HandoffStatus, dict[E, HandoffStatus]] = {
 for _waiting in (S.delivered, S.queued, S.offered):
     TRANSITIONS[_waiting].update(_ENDINGS_WAITING)
 
-ACCEPTED_MESSAGE = (
-    "A specialist has joined the conversation. Stay in the channel in assist mode: run "
-    "look-ups and post-resolution tasks when asked, but do not answer the customer."
-)
+# Directive messages are customer-facing (models.Directive): the instruction to the bot is
+# the directive's type. `pause` means: stay in the channel in assist mode (look-ups and
+# post-resolution tasks when the human asks), and do not answer the customer.
+ACCEPTED_MESSAGE = "A specialist has joined the conversation and will take it from here."
 RESUME_MESSAGE = "Thanks for your patience. I'm here again if there's anything else I can do."
 CANCELLED_MESSAGE = (
     "No problem, I've cancelled the transfer. I'm still here: what else can I help you with?"

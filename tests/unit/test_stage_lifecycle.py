@@ -105,7 +105,7 @@ async def test_delivered_accepted_resolved_pauses_then_resumes_the_bot(stage: An
     )
     assert directive_types(producer) == ["status", "pause"]
     pause = producer.on("bot.directives")[-1]
-    assert pause["handoff_id"] == hid and "assist mode" in pause["message"]
+    assert pause["handoff_id"] == hid and "specialist has joined" in pause["message"]
     assert pipeline.pending.get(b"c-9") is None  # accepted: no deadline left
     # While owned, the customer's demands escalate nothing.
     async with pipeline.turns_agent.test_context() as agent:
@@ -184,6 +184,11 @@ async def test_sink_down_is_redelivered_then_failed_and_the_customer_is_told(sta
     echo = [v for t, _, v in producer.sent if t == pipeline.out.events]
     await put_events(pipeline, *echo)
     assert directive_types(producer) == ["status", "status", "resume"]
+    # ... and not counted as a rejection (it happens for every event the pipeline publishes).
+    counted = metrics.REGISTRY.get_sample_value(
+        "warmhandoff_handoff_events_rejected_total", {"reason": "echo"}
+    )
+    assert counted is None
 
 
 async def test_nobody_accepts_so_it_is_rerouted_then_the_customer_is_told(stage: Any) -> None:
