@@ -420,6 +420,8 @@ class Pipeline:
 
     def _track_deadline(self, key: bytes, state: ConversationState, had_deadline: bool) -> None:
         """Keep the small deadlines index (`pending_transfers`) in step with the state."""
+        if not had_deadline and state.pending is None and state.handoff_deadline is None:
+            return  # the common case: nothing waits on a clock
         deadline = lifecycle.next_deadline(state)
         if deadline is not None:
             encoded = deadline.encode()
