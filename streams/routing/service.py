@@ -1,0 +1,271 @@
+"""The live router (a sketch the lead can wire): one consumer of `handoff.requests`,
+`handoff.events` and `agent.presence` that publishes routing events, status directives,
+`queue.health` and `alerts`.
+
+Input topics and keys: `handoff.requests` and `handoff.events` (conversation_id),
+`agent.presence` (agent_id). Outputs: `handoff.events` (`queued` when a handoff overflows or
+is widened, `offered` with the agent when it is assigned; source `warmhandoff:router`, which
+the router ignores when they come back), `bot.directives` (status updates with the wait range
+and position), `queue.health` and `alerts` (key: queue), `deadletter` (undecodable input).
+
+Ordering and idempotency: routing needs the whole desk in one place, so one router process
+consumes every partition (its own consumer group); redelivered requests and stale presence
+change nothing (`Centre`), lifecycle events are deduplicated by `event_id`, and every output
+id is a uuid5 of what it names. State is in memory: a restarted router starts from the
+committed offsets with an empty desk and rebuilds it as presence and requests arrive (a
+compacted presence topic read from the start would restore agents at once; not done yet).
+
+`RouterCore` is the pure part (tested directly); `run_router` is the thin aiokafka loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from pydantic import BaseModel
+
+from ..models import (
+    AgentPresence,
+    Alert,
+    Directive,
+    DirectiveType,
+    HandoffEvent,
+    HandoffEventType,
+    HandoffRequest,
+    QueueHealth,
+)
+from ..transfer import NAMESPACE
+from .centre import Centre, Step
+from .estimate import update_message
+from .health import alerts
+from .router import ChangeKind, ticket_message
+
+SOURCE = "warmhandoff:router"
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+_ENDED = frozenset({HandoffEventType.resolved, HandoffEventType.handed_back})
+_GONE = frozenset({HandoffEventType.abandoned, HandoffEventType.cancelled, HandoffEventType.failed})
+
+
+def _id(name: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, name))
+
+
+@dataclass(slots=True)
+class Outputs:
+    """What the router publishes after one input or tick."""
+
+    events: list[HandoffEvent] = field(default_factory=list)
+    directives: list[Directive] = field(default_factory=list)
+    health: list[QueueHealth] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RouterCore:
+    """Turns topic records into `Centre` events and `Centre` steps into records. Pure."""
+
+    centre: Centre
+    health_every_seconds: float = 15.0
+    _conversations: dict[str, str] = field(default_factory=dict)  # handoff -> conversation
+    _started: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
+    _seen_events: deque[str] = field(default_factory=lambda: deque(maxlen=10_000))
+    _updates: dict[str, int] = field(default_factory=dict)
+    _alerts: frozenset[tuple[str, str]] = frozenset()
+    _last_health: datetime | None = None
+
+    def request(self, request: HandoffRequest, now: datetime) -> Outputs:
+        """A new handoff request."""
+        self._conversations[request.handoff_id] = request.conversation_id
+        return self._outputs(self.centre.arrive(request, now), now)
+
+    def presence(self, presence: AgentPresence, now: datetime) -> Outputs:
+        """An agent's presence changed."""
+        return self._outputs(self.centre.presence(presence, now), now)
+
+    def event(self, event: HandoffEvent, now: datetime) -> Outputs:
+        """A lifecycle event from a sink, the CRM or the contact centre."""
+        if event.source == SOURCE or event.event_id in self._seen_events:
+            return Outputs()
+        self._seen_events.append(event.event_id)
+        hid = event.handoff_id
+        if event.type is HandoffEventType.accepted and event.agent_id:
+            self._started[hid] = (event.agent_id, event.queue or "", event.ts)
+            return Outputs()
+        if event.type in _ENDED and hid in self._started:
+            agent, queue, began = self._started.pop(hid)
+            handle = (event.ts - began).total_seconds()
+            return self._outputs(self.centre.finish(agent, queue, handle, now), now)
+        if event.type in _GONE:
+            self._started.pop(hid, None)
+            return self._outputs(self.centre.abandon(hid, now), now)
+        return Outputs()
+
+    def tick(self, now: datetime) -> Outputs:
+        """Time passed: relaxation, overflow, periodic updates; health when it is due."""
+        out = self._outputs(self.centre.tick(now), now)
+        last = self._last_health
+        if last is None or (now - last).total_seconds() >= self.health_every_seconds:
+            self._last_health = now
+            out.health = self.centre.health(now)
+            out.alerts, self._alerts = alerts(out.health, self._alerts, now)
+        return out
+
+    def _outputs(self, step: Step, now: datetime) -> Outputs:
+        out = Outputs()
+        for change in step.changes:
+            cid = self._conversations.get(change.handoff_id)
+            if cid is None:
+                continue
+            if change.kind in (ChangeKind.overflow, ChangeKind.widened):
+                out.events.append(
+                    self._event(
+                        change.handoff_id,
+                        cid,
+                        "queued",
+                        now,
+                        queue=change.target,
+                        reason=change.reason,
+                    )
+                )
+            elif change.kind is ChangeKind.assigned:
+                agent = change.target.removeprefix("agent:")
+                out.events.append(
+                    self._event(
+                        change.handoff_id, cid, "offered", now, agent_id=agent, queue=change.source
+                    )
+                )
+        for ticket in step.route.tickets:
+            cid = self._conversations.get(ticket.handoff_id)
+            if cid is not None:
+                out.directives.append(
+                    self._status(ticket.handoff_id, cid, now, ticket_message(ticket, now))
+                )
+        for update in step.updates:
+            cid = self._conversations.get(update.handoff_id)
+            if cid is not None:
+                text = update_message(update.estimate.wait, update.position, update.reason)
+                out.directives.append(
+                    self._status(update.handoff_id, cid, now, text, update=update)
+                )
+        for assignment, _, _ in step.answered:
+            self._updates.pop(assignment.handoff_id, None)
+        return out
+
+    def _event(self, hid: str, cid: str, kind: str, now: datetime, **fields: Any) -> HandoffEvent:
+        name = f"router/{hid}/{kind}/{fields.get('queue')}/{fields.get('agent_id')}"
+        return HandoffEvent(
+            event_id=_id(name),
+            handoff_id=hid,
+            conversation_id=cid,
+            type=HandoffEventType(kind),
+            ts=now,
+            source=SOURCE,
+            **{k: v[:200] if isinstance(v, str) else v for k, v in fields.items()},
+        )
+
+    def _status(
+        self, hid: str, cid: str, now: datetime, text: str, *, update: Any = None
+    ) -> Directive:
+        number = self._updates[hid] = self._updates.get(hid, 0) + 1
+        return Directive(
+            directive_id=_id(f"router-status/{hid}/{number}"),
+            conversation_id=cid,
+            type=DirectiveType.status,
+            ts=now,
+            seq=0,  # not caused by a turn: the router's own update
+            handoff_id=hid,
+            message=text,
+            wait=update.estimate.wait if update is not None else None,
+            position=update.position if update is not None else None,
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def run_router(
+    settings: Any, *, clock: Clock = _now, tick_seconds: float = 1.0
+) -> None:  # pragma: no cover - the loop is a sketch; RouterCore carries the logic
+    """Consume the three inputs and publish what `RouterCore` decides, until cancelled."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    from ..codec import Rejected, dead_letter, decode, encode
+    from ..policy.loader import load_policy
+    from ..settings import aiokafka_kwargs
+    from ..topics import topics_for
+
+    topics = topics_for(settings)
+    core = RouterCore(Centre.from_policy(load_policy(settings.policy_file)))
+    inputs: dict[str, tuple[type[BaseModel], Callable[[Any, datetime], Outputs]]] = {
+        topics.name("handoff.requests"): (HandoffRequest, core.request),
+        topics.name("handoff.events"): (HandoffEvent, core.event),
+        topics.name("agent.presence"): (AgentPresence, core.presence),
+    }
+    kwargs = aiokafka_kwargs(settings)
+    consumer = AIOKafkaConsumer(*inputs, **kwargs, group_id=f"{settings.app_id}-router")
+    producer = AIOKafkaProducer(**kwargs)
+    await consumer.start()
+    await producer.start()
+
+    async def publish(out: Outputs) -> None:
+        for event in out.events:
+            await producer.send(
+                topics.name("handoff.events"), encode(event), key=event.conversation_id.encode()
+            )
+        for directive in out.directives:
+            await producer.send(
+                topics.name("bot.directives"),
+                encode(directive),
+                key=directive.conversation_id.encode(),
+            )
+        for health in out.health:
+            await producer.send(
+                topics.name("queue.health"), encode(health), key=health.queue.encode()
+            )
+        for alert in out.alerts:
+            await producer.send(
+                topics.name("alerts"), encode(alert), key=(alert.queue or "").encode()
+            )
+        await producer.flush()
+
+    async def ticks() -> None:
+        while True:
+            await asyncio.sleep(tick_seconds)  # a period, not a wait for another task
+            await publish(core.tick(clock()))
+
+    ticker = asyncio.create_task(ticks())
+    try:
+        async for msg in consumer:
+            model, handle = inputs[msg.topic]
+            try:
+                record: BaseModel = decode(msg.value, model, max_bytes=settings.max_turn_bytes)
+            except Rejected as rejected:
+                letter = dead_letter(
+                    rejected,
+                    stage="router",
+                    topic=msg.topic,
+                    partition=msg.partition,
+                    offset=msg.offset,
+                    key=msg.key,
+                    value=msg.value,
+                    now=clock(),
+                )
+                log.warning("router.rejected", reason=rejected.reason, topic=msg.topic)
+                await producer.send_and_wait(topics.name("deadletter"), encode(letter), key=msg.key)
+                continue
+            await publish(handle(record, clock()))
+    finally:
+        ticker.cancel()
+        await producer.stop()
+        await consumer.stop()
