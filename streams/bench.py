@@ -40,6 +40,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from warmhandoff.agents.scenarios import generate
 
+from . import bench_profile
 from .broker import EmbeddedBroker, free_port
 from .errors import WarmhandoffError
 from .policy.loader import load_policy
@@ -366,6 +367,7 @@ class Outcome:
     scale_out: dict[str, float] = field(default_factory=dict)
     replay_check: dict[str, int] = field(default_factory=dict)
     state_bytes_per_conversation: float = 0.0
+    profile: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON document (keys named in issue #7, then the extras)."""
@@ -391,6 +393,7 @@ class Outcome:
             "scale_out": self.scale_out,
             "outputs_match_replay": self.replay_check,
             "state_bytes_per_conversation": round(self.state_bytes_per_conversation),
+            **({"worker_cpu_by_part": self.profile} if self.profile else {}),
         }
 
 
@@ -465,7 +468,13 @@ def latencies(records: Sequence[tuple[float, bytes]], field_name: str) -> dict[s
 
 
 async def run_phases(
-    bench: Bench, *, seconds: float, rate: float | None, seed: int, policy_file: Path | None
+    bench: Bench,
+    *,
+    seconds: float,
+    rate: float | None,
+    seed: int,
+    policy_file: Path | None,
+    profile: Path | None = None,
 ) -> Outcome:
     """(a) to (e), one after another on the same broker."""
     say, topics, run = bench.say, bench.topics, bench.settings.app_id
@@ -473,21 +482,23 @@ async def run_phases(
     backlog = simulated_turns(n, seed=seed, prefix="a")
     outcome = Outcome(turns=n)
     prefix = bench.settings.topic_prefix
-    relay_in = f"{prefix}bench.relay-in"
     outs = {"aiokafka": f"{prefix}bench.aiokafka-out", "faust": f"{prefix}bench.faust-out"}
-    await bench.create_topics(relay_in, *outs.values())
-    # The relays are an order of magnitude faster: they get the backlog several times over,
-    # so their measuring window is as long as the pipeline's.
-    relay_turns = n * RELAY_REPEAT
-    await bench.produce(list(backlog) * RELAY_REPEAT, topic=relay_in)
-    say(f"relay backlog of {relay_turns} turns produced")
+    ins = {"aiokafka": f"{prefix}bench.aiokafka-in", "faust": f"{prefix}bench.faust-in"}
+    await bench.create_topics(*ins.values(), *outs.values())
+    # The aiokafka relay is two orders of magnitude faster than the others: it gets the
+    # backlog several times over, so its measuring window is long enough to mean something.
+    counts = {"aiokafka": n * RELAY_REPEAT, "faust": n}
+    for kind, topic in ins.items():
+        await bench.produce(list(backlog) * (counts[kind] // n), topic=topic)
     for kind, out in outs.items():
         group = f"{run}-{kind}-relay"
-        args = ["warmhandoff.streams.bench_relay", kind, "--source", relay_in, "--sink", out]
+        args = ["warmhandoff.streams.bench_relay", kind, "--source", ins[kind], "--sink", out]
         args += ["--group", group, "--datadir", str(bench.workdir / f"{kind}-relay")]
         proc = bench.spawn(args, f"{kind}-relay.log")
         try:
-            outcome.relay[kind], _ = await bench.measure([proc], group, relay_turns, out, relay_in)
+            outcome.relay[kind], _ = await bench.measure(
+                [proc], group, counts[kind], out, ins[kind]
+            )
         finally:
             stop(proc)
         rate_s = f"{outcome.relay[kind].turns_per_s:,.0f}"
@@ -498,10 +509,17 @@ async def run_phases(
     one, ports = bench.workers(1)
     try:
         await wait_ready(ports, one)
+        sampler = bench_profile.start(one[0].pid, profile) if profile else None
         await bench.produce(backlog)
-        outcome.relay["pipeline"], decisions = await bench.measure(
-            one, group, n, decisions_topic, prefix="a-"
-        )
+        try:
+            outcome.relay["pipeline"], decisions = await bench.measure(
+                one, group, n, decisions_topic, prefix="a-"
+            )
+        finally:
+            if sampler is not None:
+                bench_profile.finish(sampler)
+        if profile is not None:
+            outcome.profile = bench_profile.summarise(profile)
         say(f"(c) pipeline: {outcome.relay['pipeline'].turns_per_s:,.0f} turns/s")
         outcome.replay_check, outcome.state_bytes_per_conversation = replay_check(
             decisions, backlog, policy_file
@@ -540,7 +558,9 @@ async def run_phases(
     return outcome
 
 
-async def bench_main(*, seconds: float, rate: float | None, seed: int, say: Any) -> Outcome:
+async def bench_main(
+    *, seconds: float, rate: float | None, seed: int, say: Any, profile: Path | None = None
+) -> Outcome:
     """Start (or use) a broker, apply topics under a fresh prefix, run the phases."""
     workdir = Path(tempfile.mkdtemp(prefix="warmhandoff-bench-"))
     run_id = uuid.uuid4().hex[:6]
@@ -570,7 +590,7 @@ async def bench_main(*, seconds: float, rate: float | None, seed: int, say: Any)
         bench = Bench(settings, topics, workdir, say=say)
         policy_file = load_settings_policy()
         return await run_phases(
-            bench, seconds=seconds, rate=rate, seed=seed, policy_file=policy_file
+            bench, seconds=seconds, rate=rate, seed=seed, policy_file=policy_file, profile=profile
         )
     finally:
         if broker is not None:

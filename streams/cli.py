@@ -239,7 +239,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.seconds <= 0 or (args.rate is not None and args.rate <= 0):
         raise WarmhandoffError("--seconds and --rate must be above 0")
     say = (lambda text: None) if args.json else (lambda text: print(f"[bench] {text}", flush=True))
-    outcome = asyncio.run(bench_main(seconds=args.seconds, rate=args.rate, seed=args.seed, say=say))
+    outcome = asyncio.run(
+        bench_main(
+            seconds=args.seconds, rate=args.rate, seed=args.seed, say=say, profile=args.profile
+        )
+    )
     print(json.dumps(outcome.as_json(), indent=None if args.json else 2))
     return 0
 
@@ -269,6 +273,9 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="instead: N conversation states in RocksDB, and the process's peak RSS",
+    )
+    p.add_argument(
+        "--profile", type=Path, metavar="FILE", help="sample the worker with py-spy into FILE"
     )
     p.set_defaults(handler=_cmd_bench)
 
