@@ -77,10 +77,25 @@ TRANSITIONS: dict[HandoffStatus, dict[E, HandoffStatus]] = {
         E.accepted: S.accepted,
         **_ENDINGS_WAITING,
     },
-    S.delivered: {E.queued: S.queued, E.offered: S.offered, E.accepted: S.accepted},
+    S.delivered: {
+        E.queued: S.queued,
+        E.offered: S.offered,
+        E.accepted: S.accepted,
+        **_ENDINGS_WAITING,
+    },
     # Re-queued (moved to another queue), offered again to another agent, or declined.
-    S.queued: {E.queued: S.queued, E.offered: S.offered, E.accepted: S.accepted},
-    S.offered: {E.offered: S.offered, E.queued: S.queued, E.accepted: S.accepted},
+    S.queued: {
+        E.queued: S.queued,
+        E.offered: S.offered,
+        E.accepted: S.accepted,
+        **_ENDINGS_WAITING,
+    },
+    S.offered: {
+        E.offered: S.offered,
+        E.queued: S.queued,
+        E.accepted: S.accepted,
+        **_ENDINGS_WAITING,
+    },
     # A transfer between humans is a new `accepted` with the new agent.
     S.accepted: {
         E.accepted: S.accepted,
@@ -91,8 +106,6 @@ TRANSITIONS: dict[HandoffStatus, dict[E, HandoffStatus]] = {
     **{status: {} for status in CLOSED},
 }
 """status → event type → next status. Anything else is rejected; `csat` never moves a handoff."""
-for _waiting in (S.delivered, S.queued, S.offered):
-    TRANSITIONS[_waiting].update(_ENDINGS_WAITING)
 
 # Directive messages are customer-facing (models.Directive): the instruction to the bot is
 # the directive's type. `pause` means: stay in the channel in assist mode (look-ups and
