@@ -230,11 +230,14 @@ class Centre:
     def _stats_of(self, handoff: Waiting) -> list[QueueStats]:
         return [self.stats[q] for q in handoff.accepted]
 
-    def naive(self, handoff: Waiting, now: datetime) -> float:
-        """The naive formula for comparison: position x average handle time / agents."""
+    def naive(self, handoff: Waiting, now: datetime, *, per_slot: bool = False) -> float:
+        """The naive formula for comparison: position x average handle time / agents.
+
+        `per_slot` divides by the agents' concurrent chats instead (a kinder naive).
+        """
         view = self.view(handoff, now)
         handle = self.stats[handoff.queue].handle_seconds()
-        return naive_wait(view.ahead + 1, handle, view.agents)
+        return naive_wait(view.ahead + 1, handle, view.slots if per_slot else view.agents)
 
     def health(self, now: datetime) -> list[QueueHealth]:
         """`QueueHealth` of every queue over the recent window."""
