@@ -21,7 +21,11 @@ VADER gets two things wrong in support conversations, corrected here:
   gives them no weight;
 - frustration is often said without any negative word ("this is the third time I ask",
   "still not working"); each such phrase adds a fixed amount to the negative log-odds. Tweets
-  and reviews hardly contain these phrases, so the amount is set here, not learned.
+  and reviews hardly contain these phrases, so the amount is set here, not learned;
+- a question about a problem ("why did my payment fail?", "is there a problem with my
+  card?") asks for an explanation: the malfunction it names is its topic, not the customer's
+  feeling, so in a turn that ends by asking, without "!", words such as "fail", "problem" and
+  "wrong" are not read (affect words and frustration phrases still are).
 
 `sentiment()` is in [-1, 1]: a falling, piecewise-linear function of `negative_probability()`
 once a turn is more likely negative than a turn without any sentiment, placed so that the
@@ -48,7 +52,7 @@ from .normalize import fold
 MODEL_FILE = "sentiment_model.json"
 #: Bumped when what the model reads changes (`prepare`, `words`, `vader_scores`, the neutral
 #: words); a model file trained for another version is refused.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 # VADER's rules look back and forth around every lexicon word (its own implementation costs
 # about 30 ms for 1,000 words), so a long message is scored on its opening and its closing,
@@ -117,6 +121,30 @@ _PHRASE_LOGIT = 3.5
 _POLITE_LIKE = re.compile(r"\b(would|'d|d)\s+like\b", re.IGNORECASE)
 # "No thanks" declines politely; read as thanks, not as negated thanks.
 _POLITE_NO = re.compile(r"\bno\b[\s,.!]+(?=thank)", re.IGNORECASE)
+# A question asks about a problem; the problem is its topic, not the customer's feeling: "why
+# did my payment fail?", "is there a problem with my card?" ask for an explanation. Tweets
+# taught the model (and VADER rates) "fail", "problem", "wrong" as negative, so in a turn that
+# ends by asking (and has no "!") the words that name a malfunction are not read. Affect
+# ("useless", "ridiculous", "annoying"), frustration phrases ("still not", "for the third
+# time") and statements ("my transfer failed, this is a joke") still count.
+_PROBLEM = re.compile(
+    r"\b(?:fail(?:s|ed|ing|ures?)?|problems?|issues?|errors?|wrong|broken|declined?|declining"
+    r"|denied|rejected|refused|missing|stuck|pending|delayed)\b",
+    re.IGNORECASE,
+)
+# Every `_PROBLEM` match, folded, is one of these words.
+_PROBLEM_WORD_TEXT = (
+    "fail fails failed failing failure failures problem problems issue issues error errors"
+    " wrong broken decline declined declining denied rejected refused missing stuck pending"
+    " delayed"
+)
+_PROBLEM_WORDS = frozenset(_PROBLEM_WORD_TEXT.split())
+_QUESTION_START = re.compile(
+    r"\s*(?:why|what|what's|how|when|where|which|who|whose|is|are|was|were|am|do|does|did"
+    r"|can|could|will|would|should|has|have|had|may|might|must|shall)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.?;]+\s+")
 # Text that went through JSON or HTML encoding twice ("don\u2019t", "&amp;").
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
@@ -134,7 +162,8 @@ _NEGATORS = frozenset(_NEGATOR_WORDS.split())
 
 
 def prepare(text: str) -> str:
-    """The text the model reads: bounded, escapes decoded, requests and declines made plain."""
+    """The text the model reads: bounded, escapes decoded, requests, declines and questions
+    about a problem made plain."""
     if len(text) > _HEAD_CHARS + _TAIL_CHARS:
         text = f"{text[:_HEAD_CHARS]} ... {text[-_TAIL_CHARS:]}"
     if "\\u" in text:
@@ -145,7 +174,20 @@ def prepare(text: str) -> str:
         text = _POLITE_LIKE.sub(r"\1 ask", text)
     if "hank" in text:
         text = _POLITE_NO.sub("", text)
+    # (The word set is the one the detectors share: most turns name no problem.)
+    if not _PROBLEM_WORDS.isdisjoint(word_set(fold(text))) and asks(text):
+        text = _PROBLEM.sub("", text)
     return text
+
+
+def asks(text: str) -> bool:
+    """Whether a turn ends by asking a question ("...?", "why did it fail"), exclaiming nothing."""
+    if "!" in text:
+        return False
+    stripped = text.rstrip()
+    if stripped.endswith("?"):
+        return True
+    return _QUESTION_START.match(_SENTENCE_END.split(stripped)[-1]) is not None
 
 
 def vader_scores(prepared: str) -> tuple[float, float, float]:

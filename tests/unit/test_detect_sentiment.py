@@ -100,6 +100,42 @@ def test_plain_problem_reports_stay_above_the_policy_threshold() -> None:
         assert sentiment(text) > -0.6, text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "why did my payment fail?",
+        "Why did the top-up fail",
+        "is there a problem with my card?",
+        "what is wrong with my account",
+        "I tried twice and it was declined. Why is my card declined?",
+    ],
+)
+def test_questions_about_a_problem_are_not_negative(text: str) -> None:
+    assert module.asks(text)
+    assert sentiment(text) > -0.2, text
+
+
+@pytest.mark.parametrize(
+    ("text", "asking"),
+    [
+        ("why is it still not working?", True),  # a frustration phrase
+        ("why is your app so useless?", True),  # affect
+        ("why did it fail AGAIN, this is ridiculous?!", False),  # exclaims
+        ("my transfer failed, this is ridiculous", False),  # a statement
+    ],
+)
+def test_frustration_and_affect_in_a_question_still_count(text: str, asking: bool) -> None:
+    assert module.asks(text) is asking
+    assert sentiment(text) <= -0.6, text
+
+
+@pytest.mark.parametrize(
+    "text", ["my card was declined", "Is the ATM broken? I can't get cash.", "thanks!", ""]
+)
+def test_statements_and_exclamations_do_not_ask(text: str) -> None:
+    assert not module.asks(text)
+
+
 @given(st.text(max_size=300))
 def test_score_is_always_in_range(text: str) -> None:
     assert -1.0 <= sentiment(text) <= 1.0

@@ -98,3 +98,17 @@ def test_prefilter_is_taken_on_plain_requests() -> None:
 def test_frustration_word_gate_changes_nothing(text: str) -> None:
     folded = fold(S.prepare(text))
     assert S._frustration_hits(folded, words(folded)) == len(S._FRUSTRATION.findall(folded))
+
+
+PROBLEM_FRAGMENTS = [
+    "fail", "FAILED", "failures", "Problem", "issue", "errors", "wrong", "broken", "declined",
+    "declining", "denied", "stuck", "pending", "\u017f", "\u212a", "\u0130", "_", "é", " ", "?", ".", "s",
+    "ing", "why did it ",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(PROBLEM_FRAGMENTS), max_size=8).map("".join))
+def test_problem_word_prefilter_admits_every_problem_word(text: str) -> None:
+    if S._PROBLEM.search(text):
+        assert not S._PROBLEM_WORDS.isdisjoint(words(fold(text)))
