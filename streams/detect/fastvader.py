@@ -123,19 +123,30 @@ class FastAnalyzer(SentimentIntensityAnalyzer):  # type: ignore[misc]
             return found["compound"], found["neg"], found["pos"]
         if present is not None and not self.may_score(text, present):
             return _ZERO
-        words = [
+        # Lowercasing ASCII moves no whitespace or punctuation: the lowered tokens are the
+        # tokens lowered, and text without capitals needs no second list.
+        lowered_text = text.lower()
+        lowered = [
             token if len(stripped := token.strip(_PUNCTUATION)) <= 2 else stripped
-            for token in text.split()
+            for token in lowered_text.split()
         ]
-        lowered = [word.lower() for word in words]
         lexicon = self.lexicon
         hits = [i for i, word in enumerate(lowered) if word in lexicon]
         if not hits:
             return 0.0, 0.0, 0.0
+        if lowered_text == text:
+            words = lowered
+        else:
+            words = [
+                token if len(stripped := token.strip(_PUNCTUATION)) <= 2 else stripped
+                for token in text.split()
+            ]
         count = len(words)
         # Capitals matter only on a lexicon word or a booster up to three words before it.
         cap_diff = False
-        if any(words[j].isupper() for i in hits for j in range(max(0, i - 3), i + 1)):
+        if words is not lowered and any(
+            words[j].isupper() for i in hits for j in range(max(0, i - 3), i + 1)
+        ):
             capitals = sum(word.isupper() for word in words)
             cap_diff = 0 < count - capitals < count
         sentiments: list[float] = [0] * count

@@ -73,11 +73,7 @@ def fingerprint(text: str) -> tuple[str, ...]:
     if not text:
         return ()
     # The detectors' shared word set of the folded turn (same tokens, computed once).
-    found = {
-        _stem(word)
-        for word in words(fold(text))
-        if len(word) >= _MIN_WORD and word not in _STOPWORDS
-    }
+    found = {_stem(word) for word in words(fold(text)) - _STOPWORDS if len(word) >= _MIN_WORD}
     return tuple(sorted(found))
 
 
