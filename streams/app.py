@@ -50,6 +50,7 @@ from .models import Action, HandoffEvent, Turn
 from .pipeline import StepResult, expire_gather, new_state, process_turn
 from .policy.model import Policy
 from .settings import Settings, faust_broker_settings
+from .storage import ROCKSDB_OPTIONS
 from .topics import Topics
 
 log = structlog.get_logger(__name__)
@@ -159,10 +160,13 @@ class Pipeline:
         )
         self.overflow = {name: queue.overflow for name, queue in policy.queues.items()}
         self._state_lock = asyncio.Lock()
+        # Bounded RocksDB caches (streams/storage.py); other stores take no options.
+        store_options = ROCKSDB_OPTIONS if settings.store.startswith("rocksdb") else None
         self.conversations = self.app.Table(
             "conversations",
             default=None,
             partitions=partitions,
+            options=store_options,
             changelog_topic=self._topic("changelog.conversations", compacting=True),
             key_type=bytes,
             value_type=bytes,
@@ -171,6 +175,7 @@ class Pipeline:
             "pending_transfers",
             default=None,
             partitions=partitions,
+            options=store_options,
             changelog_topic=self._topic("changelog.pending_transfers", compacting=True),
             key_type=bytes,
             value_type=bytes,
