@@ -9,7 +9,7 @@ Outbound JSON is the model's own fields only: no Faust envelope or metadata.
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import orjson
@@ -20,7 +20,15 @@ from .models import DeadLetter, Turn
 
 M = TypeVar("M", bound=BaseModel)
 
-SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+# A tuple, not a set: `in` must answer False, not raise, for an unhashable value such as
+# `"schema_version": []` (a set lookup hashes it; found by tests/unit/test_hostile_codec.py).
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
+
+# Timestamps a stage accepts. Past the ends of `datetime` the pipeline's own arithmetic (a
+# gather deadline is `ts` + seconds) overflows and would stop the partition; a clock that far
+# off is a broken producer, so the event is a dead letter with the reason.
+EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TS = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class Rejected(Exception):
@@ -51,13 +59,18 @@ def decode(raw: bytes | None, model: type[M], *, max_bytes: int) -> M:
     version = data.get("schema_version", 1)
     if version not in SUPPORTED_SCHEMA_VERSIONS:
         supported = sorted(SUPPORTED_SCHEMA_VERSIONS)
-        raise Rejected(
-            "unsupported_version", f"schema_version {version!r} is not one of {supported}"
-        )
+        # Only a number is echoed: the error must never carry text the producer sent.
+        shown = repr(version) if type(version) in (int, float) else type(version).__name__
+        raise Rejected("unsupported_version", f"schema_version {shown} is not one of {supported}")
     try:
-        return model.model_validate(data)
+        decoded = model.model_validate(data)
     except ValidationError as exc:
         raise Rejected("invalid", describe_errors(exc)) from None
+    ts = getattr(decoded, "ts", None)
+    if isinstance(ts, datetime) and not EARLIEST_TS <= ts < LATEST_TS:
+        window = f"{EARLIEST_TS:%Y-%m-%d} to {LATEST_TS:%Y-%m-%d}"
+        raise Rejected("invalid", f"ts: must be from {window} (UTC)")
+    return decoded
 
 
 def decode_turn(raw: bytes | None, *, max_bytes: int) -> Turn:
@@ -69,12 +82,13 @@ def describe_errors(exc: ValidationError, limit: int = 5) -> str:
     """Field paths and messages of a validation error, without the offending values."""
     parts = []
     for err in exc.errors(include_url=False, include_input=False)[:limit]:
-        path = ".".join(str(p) for p in err["loc"]) or "(root)"
+        # Keys come from the producer (an unknown field's name): bounded, and redacted below.
+        path = ".".join(_bounded(str(p)) for p in err["loc"]) or "(root)"
         parts.append(f"{path}: {err['msg']}")
     more = exc.error_count() - limit
     if more > 0:
         parts.append(f"and {more} more")
-    return "; ".join(parts)
+    return redact("; ".join(parts))[0]
 
 
 def redact_bytes(raw: bytes) -> bytes:
@@ -117,3 +131,8 @@ def encode(model: BaseModel) -> bytes:
 def _first_line(text: str) -> str:
     """The first line of a message, bounded."""
     return text.splitlines()[0][:200] if text else "unparseable"
+
+
+def _bounded(text: str, limit: int = 60) -> str:
+    """`text`, cut to `limit` characters."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
