@@ -45,7 +45,10 @@ def _negated(word: str) -> bool:
 
 def _score(sentiments: list[float], text: str) -> tuple[float, float, float]:
     """VADER's `score_valence` (with its rounding), as (compound, neg, pos)."""
-    total = float(sum(sentiments))
+    # Only lexicon words score: the other tokens are zeros, which add nothing to the sums
+    # (a partial sum is never -0.0) and count as neutral.
+    scored = [value for value in sentiments if value]
+    total = float(sum(scored))
     exclamations = min(text.count("!"), 4) * 0.292
     questions = text.count("?")
     emphasis = exclamations + (
@@ -57,14 +60,12 @@ def _score(sentiments: list[float], text: str) -> tuple[float, float, float]:
         total -= emphasis
     compound = max(-1.0, min(1.0, total / math.sqrt(total * total + 15)))
     positive = negative = 0.0
-    neutral = 0
-    for value in sentiments:
+    neutral = len(sentiments) - len(scored)
+    for value in scored:
         if value > 0:
             positive += value + 1
-        elif value < 0:
-            negative += value - 1
         else:
-            neutral += 1
+            negative += value - 1
     if positive > -negative:
         positive += emphasis
     elif positive < -negative:
