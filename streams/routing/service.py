@@ -194,9 +194,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def run_router(
-    settings: Any, *, clock: Clock = _now, tick_seconds: float = 1.0
-) -> None:  # pragma: no cover - the loop is a sketch; RouterCore carries the logic
+async def run_router(settings: Any, *, clock: Clock = _now, tick_seconds: float = 1.0) -> None:
     """Consume the three inputs and publish what `RouterCore` decides, until cancelled."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -213,7 +211,11 @@ async def run_router(
         topics.name("agent.presence"): (AgentPresence, core.presence),
     }
     kwargs = aiokafka_kwargs(settings)
-    consumer = AIOKafkaConsumer(*inputs, **kwargs, group_id=f"{settings.app_id}-router")
+    # A new router group starts from the beginning: presence and requests published before
+    # it joined are the desk's state.
+    consumer = AIOKafkaConsumer(
+        *inputs, **kwargs, group_id=f"{settings.app_id}-router", auto_offset_reset="earliest"
+    )
     producer = AIOKafkaProducer(**kwargs)
     await consumer.start()
     await producer.start()
