@@ -194,6 +194,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def observe_health(health: list[QueueHealth]) -> None:
+    """Set the queue gauges the dashboards and alert rules read (streams/metrics.py)."""
+    from ..metrics import QUEUE_OLDEST_WAIT, QUEUE_SERVICE_LEVEL, QUEUE_SLA_TARGET, QUEUE_WAITING
+
+    for h in health:
+        QUEUE_WAITING.labels(h.queue).set(h.waiting)
+        QUEUE_OLDEST_WAIT.labels(h.queue).set(h.oldest_wait_seconds)
+        QUEUE_SLA_TARGET.labels(h.queue).set(h.sla_target)
+        if h.service_level is not None:
+            QUEUE_SERVICE_LEVEL.labels(h.queue).set(h.service_level)
+
+
 async def run_router(settings: Any, *, clock: Clock = _now, tick_seconds: float = 1.0) -> None:
     """Consume the three inputs and publish what `RouterCore` decides, until cancelled."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -221,6 +233,7 @@ async def run_router(settings: Any, *, clock: Clock = _now, tick_seconds: float 
     await producer.start()
 
     async def publish(out: Outputs) -> None:
+        observe_health(out.health)
         for event in out.events:
             await producer.send(
                 topics.name("handoff.events"), encode(event), key=event.conversation_id.encode()

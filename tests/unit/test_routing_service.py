@@ -87,3 +87,19 @@ def test_out_of_hours_request_tells_the_customer_when_a_reply_comes() -> None:
     )
     (status,) = out.directives
     assert "opened a ticket" in status.message and "Monday" in status.message
+
+
+def test_health_sets_the_queue_gauges() -> None:
+    from warmhandoff.streams.metrics import REGISTRY
+    from warmhandoff.streams.routing.service import observe_health
+
+    router = core()
+    router.request(request("h1"), T0)
+    observe_health(router.tick(T0 + timedelta(seconds=25)).health)
+
+    def gauge(name: str) -> float | None:
+        return REGISTRY.get_sample_value(name, {"queue": "general"})
+
+    assert gauge("warmhandoff_queue_waiting") == 1
+    assert gauge("warmhandoff_queue_oldest_wait_seconds") == 25
+    assert gauge("warmhandoff_queue_service_level_target_ratio") == 0.8
