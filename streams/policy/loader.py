@@ -24,6 +24,10 @@ from .model import Policy, Triggers
 
 DEFAULT_SOURCE = "default.yaml"
 MAX_POLICY_BYTES = 1_000_000  # a policy is a page of settings; anything larger is a mistake
+# YAML aliases share one node many times: a few lines of nested aliases (a "billion laughs")
+# expand to millions of values, and validating or quoting them takes minutes and gigabytes.
+MAX_POLICY_VALUES = 100_000
+MAX_POLICY_DEPTH = 32  # the policy's own structure is 6 levels deep
 # Raw YAML leaves out triggers that keep their defaults; checks need to know which are mandatory.
 _MANDATORY_BY_DEFAULT = frozenset(
     code for code, trigger in Triggers().by_code().items() if trigger.mandatory
@@ -127,14 +131,50 @@ def _parse_yaml(text: str, source: str) -> dict[str, Any]:
     except yaml.MarkedYAMLError as exc:
         raise PolicyError(source, [_yaml_problem(exc)]) from None
     except yaml.YAMLError as exc:
-        raise PolicyError(source, [f"not valid YAML: {exc}"]) from None
+        # One line per problem: PyYAML's reader errors span two.
+        raise PolicyError(source, [f"not valid YAML: {' '.join(str(exc).split())}"]) from None
+    except RecursionError:
+        # PyYAML's parser recurses per level: `[[[[...` a thousand deep exhausts the stack.
+        raise PolicyError(source, ["(top level): nested too deeply to be a policy"]) from None
     if data is None:
         raise PolicyError(source, ["the file is empty"])
+    size = _expanded_size(data, {}, 0)
+    if size is None:
+        raise PolicyError(source, [f"(top level): nested more than {MAX_POLICY_DEPTH} levels deep"])
+    if size > MAX_POLICY_VALUES:
+        raise PolicyError(
+            source, [f"(top level): more than {MAX_POLICY_VALUES} values once aliases are expanded"]
+        )
     if not isinstance(data, dict):
         raise PolicyError(
             source, [f"(top level): must be a mapping of policy sections, got {_kind(data)}"]
         )
     return data
+
+
+def _expanded_size(value: object, seen: dict[int, int], depth: int) -> int | None:
+    """How many values `value` holds with every alias expanded (a shared node counts each
+    time it is used but is measured once: linear in the file, not in the expansion); None
+    when it nests deeper than `MAX_POLICY_DEPTH`."""
+    key = id(value)
+    if key in seen:
+        return seen[key]
+    if depth > MAX_POLICY_DEPTH:
+        return None
+    seen[key] = 1  # a cycle (an alias inside its own anchor) counts once
+    children: list[object] = []
+    if isinstance(value, dict):
+        children = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        children = value
+    size = 1
+    for child in children:
+        found = _expanded_size(child, seen, depth + 1)
+        if found is None:
+            return None
+        size += found
+    seen[key] = size
+    return size
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
@@ -241,7 +281,9 @@ def _path(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            # A key with a line break or control character would split the one-line problem.
+            name = str(part) if str(part).isprintable() else repr(str(part))
+            path += f".{name}" if path else name
     return path or "(top level)"
 
 
