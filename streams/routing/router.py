@@ -320,6 +320,18 @@ def ticket_message(ticket: Ticket, now: datetime) -> str:
     )
 
 
+def offer_message(offer: Offer, wait_text: str) -> str:
+    """What the customer is asked when a callback or ticket is offered instead of waiting."""
+    if offer == "callback":
+        choice = "we can call you back as soon as a specialist is free"
+    else:
+        choice = "we can open a ticket with our conversation and reply to you"
+    return (
+        f"The wait is longer than usual right now ({wait_text}). If you prefer, {choice}, "
+        "so you don't have to wait here. Would you like that?"
+    )
+
+
 def served_as(agent: Agent, handoff: Waiting, queues: Mapping[str, QueueSpec]) -> str:
     """The first queue of the handoff whose skills the agent has (origin first)."""
     for queue in handoff.accepted:

@@ -41,11 +41,11 @@ from ..models import (
     HandoffRequest,
     QueueHealth,
 )
-from ..transfer import NAMESPACE
+from ..transfer import NAMESPACE, describe_wait
 from .centre import Centre, Step
 from .estimate import update_message
 from .health import alerts
-from .router import ChangeKind, ticket_message
+from .router import ChangeKind, offer_message, ticket_message
 
 SOURCE = "warmhandoff:router"
 log = structlog.get_logger(__name__)
@@ -150,6 +150,13 @@ class RouterCore:
                 out.directives.append(
                     self._status(ticket.handoff_id, cid, now, ticket_message(ticket, now))
                 )
+        for hid, offer in step.route.offers:
+            cid = self._conversations.get(hid)
+            waiting = self.centre.waiting.get(hid)
+            if cid is not None and waiting is not None:
+                wait = self.centre.estimate(waiting, now).wait
+                text = offer_message(offer, describe_wait(wait))
+                out.directives.append(self._status(hid, cid, now, text))
         for update in step.updates:
             cid = self._conversations.get(update.handoff_id)
             if cid is not None:

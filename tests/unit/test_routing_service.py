@@ -103,3 +103,12 @@ def test_health_sets_the_queue_gauges() -> None:
     assert gauge("warmhandoff_queue_waiting") == 1
     assert gauge("warmhandoff_queue_oldest_wait_seconds") == 25
     assert gauge("warmhandoff_queue_service_level_target_ratio") == 0.8
+
+
+def test_a_long_wait_offers_the_right_channel_to_the_customer() -> None:
+    router = core()
+    # Nobody on shift for general: the wait is unknown (up to 20 minutes), over 300 s.
+    out = router.request(request("h1"), T0)
+    (offer,) = [d for d in out.directives if "call you back" in d.message]
+    assert offer.handoff_id == "h1" and "longer than usual" in offer.message
+    assert [c for c in router.centre.waiting.values() if c.offered]
