@@ -44,6 +44,7 @@ from ..models import (
 from ..transfer import NAMESPACE, describe_wait
 from .centre import Centre, Step
 from .estimate import update_message
+from .exceptions import RoutingError
 from .health import alerts
 from .router import ChangeKind, offer_message, ticket_message
 
@@ -286,7 +287,24 @@ async def run_router(settings: Any, *, clock: Clock = _now, tick_seconds: float 
                 log.warning("router.rejected", reason=rejected.reason, topic=msg.topic)
                 await producer.send_and_wait(topics.name("deadletter"), encode(letter), key=msg.key)
                 continue
-            await publish(handle(record, clock()))
+            try:
+                out = handle(record, clock())
+            except RoutingError as exc:  # e.g. a queue this router's policy does not declare
+                unroutable = Rejected("unroutable", str(exc))
+                letter = dead_letter(
+                    unroutable,
+                    stage="router",
+                    topic=msg.topic,
+                    partition=msg.partition,
+                    offset=msg.offset,
+                    key=msg.key,
+                    value=msg.value,
+                    now=clock(),
+                )
+                log.warning("router.unroutable", reason=unroutable.reason, topic=msg.topic)
+                await producer.send_and_wait(topics.name("deadletter"), encode(letter), key=msg.key)
+                continue
+            await publish(out)
     finally:
         ticker.cancel()
         await producer.stop()

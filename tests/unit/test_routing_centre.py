@@ -135,3 +135,12 @@ def test_alerts_fire_on_entering_and_leaving_the_state() -> None:
     assert kinds == [f"{OLDEST_WAIT}_cleared", SERVICE_LEVEL]
     assert (("general", SERVICE_LEVEL)) in active
     assert len({a.alert_id for a in raised + cleared}) == len(raised + cleared)
+
+
+def test_a_queue_the_policy_does_not_declare_is_a_routing_error() -> None:
+    import pytest
+
+    from warmhandoff.streams.routing.exceptions import UnknownQueue
+
+    with pytest.raises(UnknownQueue, match="unknown queue 'nowhere'"):
+        centre().arrive(request("h1", queue="nowhere"), T0)
