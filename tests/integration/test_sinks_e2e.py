@@ -23,6 +23,7 @@ from warmhandoff.streams.codec import encode
 from warmhandoff.streams.models import HandoffRequest
 from warmhandoff.streams.settings import aiokafka_kwargs
 
+from ..salesforce_mock import CLIENT_ID, CLIENT_SECRET, serve_salesforce
 from ..sinkdata import handoff_request
 from ..webhook_receiver import serve_receiver
 from .conftest import Deployment
@@ -267,3 +268,31 @@ async def test_a_handoff_waiting_for_a_down_receiver_survives_a_sigterm(
         ]
         assert out["dead"] == []
         assert list(receiver.records) == [a.handoff_id]
+
+
+async def test_salesforce_sink_process_upserts_one_case_configured_from_the_environment(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    a = handoff_request("c-sf")
+    async with serve_salesforce(tmp_path) as salesforce:
+        env = {
+            "WARMHANDOFF_SINK_SALESFORCE_LOGIN_URL": salesforce.url,
+            "WARMHANDOFF_SINK_SALESFORCE_CLIENT_ID": CLIENT_ID,
+            "WARMHANDOFF_SINK_SALESFORCE_CLIENT_SECRET": CLIENT_SECRET,
+            "WARMHANDOFF_SINK_SALESFORCE_CA_FILE": str(salesforce.ca_file),
+            "WARMHANDOFF_SINK_SALESFORCE_PRIORITIES": '{"2": "Urgent"}',
+        }
+        sink = SinkProcess(deployment, ["salesforce"], tmp_path / "sink.log", env)
+        try:
+            await sink.wait_ready(within=60)
+            await publish(deployment, [record(a), record(a)])
+            out = await read(deployment, lambda o: len(o["events"]) >= 2, within=60)
+        finally:
+            code = await asyncio.to_thread(sink.stop)
+        assert code == 0, sink.log.read_text()[-3000:]
+        assert [e["type"] for e in out["events"]] == ["delivered", "delivered"]
+        assert {e["source"] for e in out["events"]} == {"sink:salesforce"}
+        (case,) = salesforce.cases.values()
+        assert case["Priority"] == "Urgent"
+        assert len(salesforce.comments_of(case["Id"])) == 1
+        assert CLIENT_SECRET not in sink.log.read_text()
