@@ -12,9 +12,8 @@ templates repeat); everything that depends on the conversation is computed per t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from .conversation import (
     MAX_FINGERPRINTS,
@@ -152,9 +151,12 @@ def locale_region(locale: str | None) -> str:
     return DEFAULT_REGION
 
 
-@dataclass(frozen=True, slots=True)
-class _TextSignals:
-    """What the detectors read from a (redacted) text alone, before the conversation."""
+class _TextSignals(NamedTuple):
+    """What the detectors read from a (redacted) text alone, before the conversation.
+
+    A named tuple: immutable like a frozen dataclass, and built in a third of the time
+    (a frozen dataclass sets each field through `object.__setattr__`), on every unseen text.
+    """
 
     sentiment: float
     fingerprint: tuple[str, ...]
