@@ -218,6 +218,23 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_privacy(args: argparse.Namespace) -> int:
+    from .privacy import corpus, measure, render
+
+    if args.per_kind < 1:
+        raise WarmhandoffError("--per-kind must be at least 1")
+    report = measure(corpus(args.per_kind, seed=args.seed))
+    report["per_kind"], report["seed"] = args.per_kind, args.seed
+    if args.json:
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(render(report))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -344,6 +361,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
     p.set_defaults(handler=_cmd_eval)
+
+    p = sub.add_parser(
+        "privacy", help="measure redaction on a generated corpus: recall and false positives"
+    )
+    p.add_argument("--per-kind", type=int, default=200, help="sentences per kind of value")
+    p.add_argument("--seed", type=int, default=0, help="seed (same seed, same corpus)")
+    p.add_argument("--json", action="store_true", help="print one JSON object, not a table")
+    p.set_defaults(handler=_cmd_privacy)
 
     p = sub.add_parser("policy", help="policy tools")
     psub = p.add_subparsers(title="policy commands", metavar="ACTION")
