@@ -92,6 +92,12 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(_settings(args))
 
 
+def _cmd_router(args: argparse.Namespace) -> int:
+    from .routing.process import run_router_process
+
+    return run_router_process(_settings(args))
+
+
 def _cmd_sink(args: argparse.Namespace) -> int:
     from .sinks.runner import run_sink
 
@@ -309,6 +315,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
     p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
     p.set_defaults(handler=_cmd_worker)
+
+    p = sub.add_parser(
+        "router", help="run the live router: routing, wait updates, queue health (one replica)"
+    )
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
+    p.add_argument("--policy", type=Path, help="policy file (default: the packaged policy)")
+    p.set_defaults(handler=_cmd_router)
 
     p = sub.add_parser("sink", help="deliver handoff requests to a CRM (README, Sinks)")
     ssub = p.add_subparsers(title="sink kinds", metavar="KIND", dest="kind", required=True)

@@ -324,7 +324,9 @@ class HandoffRequest(_Out):
     channel: Channel | None = None
     triggers: list[TriggerHit]
     routing: Routing
-    wait: WaitEstimate
+    # The live router announces the real wait (status directives with position and range);
+    # at request time there is none yet. Kept for the CRM when a router sets it.
+    wait: WaitEstimate | None = None
     policy_version: str
     bundle: Bundle
 

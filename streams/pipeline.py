@@ -56,7 +56,6 @@ from .transfer import (
     build_request,
     decision_id,
     directive,
-    estimate_wait,
     gather_message,
     status_message,
 )
@@ -252,14 +251,12 @@ def _transfer(
         required_fields=pending.required_fields,
         disclosure_shown=disclosure is not None,
     )
-    wait = estimate_wait(policy.defaults.wait_placeholder_seconds)
     request = build_request(
         state,
         pending,
         bundle,
         turn_ts=turn_ts or signals.ts,
         now=now,
-        wait=wait,
         policy_version=policy.version,
     )
     open_handoff(state, request, now, timeouts)
@@ -274,10 +271,9 @@ def _transfer(
             cid,
             seq,
             now,
-            status_message(pending.queue, wait, bundle.missing_fields),
+            status_message(pending.queue, bundle.missing_fields),
             handoff=request.handoff_id,
             queue=pending.queue,
-            wait=wait,
         )
     )
     result.handoff = request

@@ -2,8 +2,9 @@
 
 Ids are uuid5 of the conversation and what they name (the escalation number, the turn), so
 reprocessing a turn after a crash yields the same ids and every consumer can deduplicate.
-The wait estimate here is a placeholder from the policy (`defaults.wait_placeholder_seconds`);
-the routing issue replaces `estimate_wait` with a queue model. Pure: no Faust, no Kafka.
+No wait is announced here: the worker has no view of the desk. The live router
+(streams/routing) estimates the wait from the queue and tells the customer their place in line
+and a range. Pure: no Faust, no Kafka.
 """
 
 from __future__ import annotations
@@ -59,12 +60,6 @@ def directive_id(conversation_id: str, seq: int, kind: DirectiveType) -> str:
     return _uuid5(f"directive/{conversation_id}/{seq}/{kind.value}")
 
 
-def estimate_wait(placeholder_seconds: int) -> WaitEstimate:
-    """A placeholder wait range around the policy's figure (replaced by the routing model)."""
-    low = max(0, placeholder_seconds // 2)
-    return WaitEstimate(low_seconds=low, high_seconds=placeholder_seconds * 3 // 2, method="policy")
-
-
 def describe_wait(wait: WaitEstimate) -> str:
     """An honest range in words: "about 2 to 4 minutes"."""
     low, high = wait.low_seconds, wait.high_seconds
@@ -80,7 +75,7 @@ def build_request(
     *,
     turn_ts: datetime,
     now: datetime,
-    wait: WaitEstimate,
+    wait: WaitEstimate | None = None,
     policy_version: str,
 ) -> HandoffRequest:
     """The handoff request for the conversation's next escalation (state already counted)."""
@@ -140,12 +135,12 @@ def directive(
     )
 
 
-def status_message(queue: str, wait: WaitEstimate, missing: Sequence[str]) -> str:
-    """What the customer is told when the transfer goes out."""
+def status_message(queue: str, missing: Sequence[str]) -> str:
+    """What the customer is told when the transfer goes out (the router follows with the wait)."""
     text = (
         f"I'm connecting you with a {queue.replace('_', ' ')} specialist who will see our "
         f"conversation so far, so you won't need to repeat yourself. "
-        f"The wait is {describe_wait(wait)}."
+        f"I'll tell you your place in line and how long the wait is in a moment."
     )
     if missing:
         text += " They may ask you for a couple of details I couldn't collect."

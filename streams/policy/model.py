@@ -372,7 +372,6 @@ class Defaults(_Strict):
     priority: Priority = 3
     gather_timeout_seconds: Annotated[int, _between(0, 3600)] = 120
     transcript_turns: Annotated[int, _between(1, 500)] = 20
-    wait_placeholder_seconds: Seconds = 120
     language: Language = "en"
     # Routing (issue 4): a waiting handoff gains this many priority points per minute of
     # wait (1 = a minute of waiting is worth one priority level); the handle time assumed

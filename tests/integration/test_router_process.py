@@ -1,0 +1,81 @@
+"""`warmhandoff router` as SREs run it: a process that gets ready, routes, and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from warmhandoff.streams.broker import free_port
+from warmhandoff.streams.codec import encode
+from warmhandoff.streams.routing.service import SOURCE
+from warmhandoff.streams.settings import aiokafka_kwargs
+
+from ..unit.routing_helpers import presence, request
+from .conftest import Deployment
+from .test_routing_service import read
+from .test_worker_ops import wait_for_status
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+
+def spawn(env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "warmhandoff.streams.cli", "router"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def test_router_process_routes_and_stops_cleanly(
+    deployment: Deployment, tmp_path: Any
+) -> None:
+    dep = deployment
+    port = free_port()
+    env = {
+        **os.environ,
+        "WARMHANDOFF_BOOTSTRAP_SERVERS": dep.settings.bootstrap_servers,
+        "WARMHANDOFF_TOPIC_PREFIX": dep.settings.topic_prefix,
+        "WARMHANDOFF_APP_ID": dep.settings.app_id,
+        "WARMHANDOFF_WEB_PORT": str(port),
+        "WARMHANDOFF_LOG_FORMAT": "json",
+    }
+    log = (tmp_path / "router.log").open("wb")
+    proc = spawn(env, log)
+    producer = AIOKafkaProducer(**aiokafka_kwargs(dep.settings))
+    await producer.start()
+    try:
+        await wait_for_status(port, "/readyz", 200, within=60)
+        now = datetime.now(UTC)
+        t = dep.topics
+        agent = presence("agent-9", ts=now, skills={"customer_care": 5})
+        await producer.send_and_wait(t.name("agent.presence"), encode(agent), key=b"agent-9")
+        handoff = request("h9", created=now, skills=("customer_care",))
+        await producer.send_and_wait(
+            t.name("handoff.requests"), encode(handoff), key=handoff.conversation_id.encode()
+        )
+
+        def offered(found: dict[str, list[Any]]) -> bool:
+            return any(
+                e["source"] == SOURCE and e["type"] == "offered" and e["agent_id"] == "agent-9"
+                for e in found["handoff.events"]
+            )
+
+        found = await read(dep, ["handoff.events"], offered, within=60)
+        assert offered(found), found
+        metrics = await wait_for_status(port, "/metrics", 200, within=5)
+        assert "warmhandoff_queue_waiting" in metrics
+    finally:
+        await producer.stop()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+        log.close()
+    assert code == 0, (tmp_path / "router.log").read_text()[-2000:]
