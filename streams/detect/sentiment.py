@@ -140,7 +140,8 @@ _PROBLEM_WORD_TEXT = (
 )
 _PROBLEM_WORDS = frozenset(_PROBLEM_WORD_TEXT.split())
 _QUESTION_START = re.compile(
-    r"\s*(?:why|what|what's|how|when|where|which|who|whose|is|are|was|were|am|do|does|did"
+    # ("what a mess" exclaims)
+    r"\s*(?:why|what(?!\s+an?\b)|what's|how|when|where|which|who|whose|is|are|was|were|am|do|does|did"
     r"|can|could|will|would|should|has|have|had|may|might|must|shall)\b",
     re.IGNORECASE,
 )

@@ -130,7 +130,14 @@ def test_frustration_and_affect_in_a_question_still_count(text: str, asking: boo
 
 
 @pytest.mark.parametrize(
-    "text", ["my card was declined", "Is the ATM broken? I can't get cash.", "thanks!", ""]
+    "text",
+    [
+        "my card was declined",
+        "Is the ATM broken? I can't get cash.",
+        "The app is broken. What a joke",
+        "thanks!",
+        "",
+    ],
 )
 def test_statements_and_exclamations_do_not_ask(text: str) -> None:
     assert not module.asks(text)
