@@ -39,6 +39,8 @@ MAX_EVENT_IDS = 16
 MAX_REROUTES = 2
 #: The `source` of the events the pipeline itself publishes.
 SOURCE = "warmhandoff"
+#: The `source` prefix of sinks' delivery reports (`sink:<kind>`).
+SINK_SOURCE = "sink:"
 
 
 class HandoffStatus(StrEnum):
@@ -399,6 +401,14 @@ def _check(state: ConversationState, event: HandoffEvent) -> str | None:
     if current in CLOSED:
         return "closed"
     assert current is not None
+    if (
+        event.type is E.failed
+        and event.source.startswith(SINK_SOURCE)
+        and current is not S.requested
+    ):
+        # With several sinks, one failing does not fail a handoff another one delivered (or
+        # the desk already holds): only a sink failure before any delivery closes it.
+        return "superseded"
     if event.type not in TRANSITIONS[current]:
         target = S(event.type.value) if event.type.value in S.__members__ else None
         if target in _PATH and current in _PATH and _PATH.index(target) <= _PATH.index(current):

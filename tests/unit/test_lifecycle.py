@@ -137,6 +137,18 @@ def test_rejections_carry_a_reason() -> None:
     assert apply_event(fresh, event(state, E.delivered), T0, TIMEOUTS).rejected == "no_handoff"
 
 
+@pytest.mark.parametrize("status", [S.delivered, S.queued, S.offered, S.accepted])
+def test_one_sink_failing_does_not_fail_a_handoff_already_delivered(status: S) -> None:
+    state = handed_off(status)
+    before = state.dumps()
+    out = apply_event(state, event(state, E.failed, source="sink:webhook"), T0, TIMEOUTS)
+    assert out.rejected == "superseded" and state.dumps() == before
+    # ...but the only sink failing before anything was delivered closes it, and says so.
+    fresh = handed_off(S.requested)
+    closed = apply_event(fresh, event(fresh, E.failed, source="sink:webhook"), T0, TIMEOUTS)
+    assert closed.status is S.failed and closed.rejected is None
+
+
 def test_events_are_deduplicated_by_id_within_a_bounded_memory() -> None:
     state = handed_off()
     delivered = event(state, E.delivered)
