@@ -156,8 +156,11 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     from warmhandoff.agents.scenarios import generate
 
+    if args.learning:
+        return _cmd_learning(args)
     if args.minutes is not None:
         return _cmd_contact_centre(args)
+    args.conversations = 100 if args.conversations is None else args.conversations
     start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
     if start.tzinfo is None:
         raise WarmhandoffError("--start needs a timezone, e.g. 2026-11-25T16:00:00Z")
@@ -169,6 +172,28 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     for turn in turns:
         out.write(turn.model_dump_json(exclude_none=True).encode() + b"\n")
     out.flush()
+    return 0
+
+
+def _cmd_learning(args: argparse.Namespace) -> int:
+    """`simulate --learning`: the learned trigger against the static rules (issue 8)."""
+    import orjson
+
+    from .learning.simulation import LearningSimConfig, run_learning_simulation
+    from .policy.loader import load_policy
+
+    n = 3000 if args.conversations is None else args.conversations
+    if n < 30:
+        raise WarmhandoffError("--conversations must be at least 30 with --learning")
+    report = run_learning_simulation(
+        load_policy(args.policy), LearningSimConfig(conversations=n, seed=args.seed)
+    )
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.flush()
+    else:
+        for key, value in report.items():
+            print(f"{key:<26} {value}")
     return 0
 
 
@@ -344,8 +369,18 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_replay)
 
     p = sub.add_parser("simulate", help="write simulated conversations as turn events (JSON lines)")
-    p.add_argument("--conversations", type=int, default=100, help="conversations to generate")
+    p.add_argument(
+        "--conversations",
+        type=int,
+        help="conversations to generate (default 100; 3000 with --learning)",
+    )
     p.add_argument("--seed", type=int, default=7, help="seed (same seed, same output)")
+    p.add_argument(
+        "--learning",
+        action="store_true",
+        help="instead: the learned trigger against the static rules on simulated conversations "
+        "with a hidden ground truth (AUCs, precision, recall; README, Learning from outcomes)",
+    )
     p.add_argument("--escalating-share", type=float, default=0.2, help="share needing a human")
     p.add_argument("--start", help="ISO time of the first conversation (default: now)")
     p.add_argument(
@@ -354,7 +389,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run the accelerated contact centre for M simulated minutes instead (routing, "
         "SLAs, wait estimates) and print its report",
     )
-    p.add_argument("--json", action="store_true", help="with --minutes: one JSON object")
+    p.add_argument(
+        "--json", action="store_true", help="with --minutes or --learning: one JSON object"
+    )
     p.add_argument(
         "--rate", type=float, default=3.0, help="with --minutes: handoffs offered per minute"
     )

@@ -258,6 +258,9 @@ class Decision(_Out):
     handoff_id: str | None = None
     policy_version: str
     signals: Signals
+    # Added by issue 8: the learned model's score on this turn (shadow or active), or None
+    # when no model is loaded; recorded whatever the trigger's mode, never used in shadow.
+    learned_score: float | None = None
 
 
 # --- handoff.requests -----------------------------------------------------------------

@@ -21,6 +21,7 @@ Decision flow for one turn:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -60,6 +61,9 @@ from .transfer import (
     status_message,
 )
 
+Scorer = Callable[[Signals, ConversationState], float | None]
+"""The learned trigger's score of a turn after detection (streams/learning), or None."""
+
 CLARIFY_MESSAGE = (
     "I want to make sure I get this right. Could you tell me a little more about what you need?"
 )
@@ -88,34 +92,43 @@ def process_turn(
     *,
     now: datetime,
     timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    scorer: Scorer | None = None,
 ) -> StepResult | None:
-    """Apply one turn to the conversation state; None when the turn is a replay."""
+    """Apply one turn to the conversation state; None when the turn is a replay.
+
+    `scorer` is the learned trigger's model (streams/learning): its score goes to `decide`
+    (which ignores it in shadow mode and never lets it override a mandatory trigger) and is
+    recorded on the decision as `learned_score`.
+    """
     if turn.seq <= state.last_seq:
         return None
     signals = detect(state, turn, transcript_turns=policy.defaults.transcript_turns)
+    score = None if scorer is None else scorer(signals, state)
     verdict = decide(
         policy,
         signals,
         DecisionContext(
-            handed_off=state.handoff_id is not None, clarifications=state.clarifications
+            handed_off=state.handoff_id is not None,
+            clarifications=state.clarifications,
+            learned_score=score,
         ),
     )
     result = StepResult(signals=signals)
     if verdict.action is Action.owned or state.handoff_id is not None:
         if _withdrawn(state, turn):
-            return _cancel(state, signals, verdict, policy, now, result)
+            return _cancel(state, signals, verdict, policy, now, result, score)
         result.decision = _decision(
-            state, signals, verdict.action, verdict, policy, reason=verdict.reason
+            state, signals, verdict.action, verdict, policy, reason=verdict.reason, score=score
         )
         return result
     if state.pending is not None:
         if turn.role is Role.customer and is_cancel_request(turn.text):
-            return _cancel(state, signals, verdict, policy, now, result)
-        return _continue_pending(state, signals, verdict, policy, now, result, timeouts)
+            return _cancel(state, signals, verdict, policy, now, result, score)
+        return _continue_pending(state, signals, verdict, policy, now, result, timeouts, score)
     if verdict.action is Action.clarify:
         state.clarifications += 1
         _start_clock(state, signals)
-        result.decision = _decision(state, signals, Action.clarify, verdict, policy)
+        result.decision = _decision(state, signals, Action.clarify, verdict, policy, score=score)
         result.directives.append(
             directive(
                 DirectiveType.clarify, state.conversation_id, signals.seq, now, CLARIFY_MESSAGE
@@ -123,7 +136,7 @@ def process_turn(
         )
         return result
     if verdict.action is not Action.escalate:
-        result.decision = _decision(state, signals, verdict.action, verdict, policy)
+        result.decision = _decision(state, signals, verdict.action, verdict, policy, score=score)
         return result
 
     _start_clock(state, signals)
@@ -131,7 +144,9 @@ def process_turn(
     missing = missing_fields(state, pending.required_fields)
     if missing:
         state.pending = pending
-        result.decision = _decision(state, signals, Action.gather, verdict, policy, missing=missing)
+        result.decision = _decision(
+            state, signals, Action.gather, verdict, policy, missing=missing, score=score
+        )
         result.directives.append(
             directive(
                 DirectiveType.gather,
@@ -144,7 +159,7 @@ def process_turn(
             )
         )
         return result
-    _transfer(state, pending, signals, policy, now, result, timeouts, verdict=verdict)
+    _transfer(state, pending, signals, policy, now, result, timeouts, verdict=verdict, score=score)
     return result
 
 
@@ -184,10 +199,13 @@ def _cancel(
     policy: Policy,
     now: datetime,
     result: StepResult,
+    score: float | None = None,
 ) -> StepResult:
     """Withdraw the open handoff (or the transfer waiting for fields) and resume the bot."""
     reason = "the customer withdrew the request for a human"
-    result.decision = _decision(state, signals, Action.none, verdict, policy, reason=reason)
+    result.decision = _decision(
+        state, signals, Action.none, verdict, policy, reason=reason, score=score
+    )
     if state.handoff_id is not None:
         outcome = cancel_by_customer(state, now)
         result.directives.extend(outcome.directives)
@@ -209,6 +227,7 @@ def _continue_pending(
     now: datetime,
     result: StepResult,
     timeouts: Timeouts,
+    score: float | None = None,
 ) -> StepResult:
     """A transfer waits for fields: go ahead when they are in, asked for a human, or late."""
     pending = state.pending
@@ -216,14 +235,16 @@ def _continue_pending(
     missing = missing_fields(state, pending.required_fields)
     late = signals.ts >= datetime.fromisoformat(pending.deadline)
     if missing and not late and not signals.human_request:
-        result.decision = _decision(state, signals, Action.gather, verdict, policy, missing=missing)
+        result.decision = _decision(
+            state, signals, Action.gather, verdict, policy, missing=missing, score=score
+        )
         return result
     # What fired since the gather (the customer insisting on a human, say) explains it too.
     known = {t["code"] for t in pending.triggers}
     pending.triggers.extend(
         hit.model_dump(mode="json") for hit in verdict.triggers if hit.code not in known
     )
-    _transfer(state, pending, signals, policy, now, result, timeouts, verdict=verdict)
+    _transfer(state, pending, signals, policy, now, result, timeouts, verdict=verdict, score=score)
     return result
 
 
@@ -238,6 +259,7 @@ def _transfer(
     *,
     verdict: Verdict | None,
     turn_ts: datetime | None = None,
+    score: float | None = None,
 ) -> None:
     """Produce the handoff request and tell the customer; the conversation is now handed off."""
     state.escalations += 1
@@ -292,6 +314,7 @@ def _transfer(
         handoff_id=request.handoff_id,
         policy_version=policy.version,
         signals=signals,
+        learned_score=score,
     )
 
 
@@ -338,6 +361,7 @@ def _decision(
     *,
     missing: list[str] | None = None,
     reason: str | None = None,
+    score: float | None = None,
 ) -> Decision:
     """The audit record of what was decided on this turn and why."""
     # Every value is already of its declared type: skip validation (see `_Out.trusted`).
@@ -357,4 +381,5 @@ def _decision(
         handoff_id=state.handoff_id,
         policy_version=policy.version,
         signals=signals,
+        learned_score=score,
     )
