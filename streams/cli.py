@@ -151,6 +151,25 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _cmd_policy_diff(args: argparse.Namespace) -> int:
+    """`policy diff OLD NEW --on TURNS.jsonl`: conversations whose decision would change."""
+    import orjson
+
+    from .policy.loader import load_policy
+    from .policy_diff import diff, read_labels, render
+
+    old, new = load_policy(Path(args.old)), load_policy(Path(args.new))
+    turns = Path(args.on).read_bytes().splitlines()
+    labels = read_labels(Path(args.labels).read_bytes().splitlines()) if args.labels else None
+    report = diff(turns, old, new, labels)
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(render(report))
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -425,6 +444,19 @@ def _parser() -> argparse.ArgumentParser:
     pc = psub.add_parser("check", help="validate a policy file")
     pc.add_argument("file", help="the policy YAML file")
     pc.set_defaults(handler=_cmd_policy)
+    pd = psub.add_parser(
+        "diff", help="replay recorded turns under two policies and show what would change"
+    )
+    pd.add_argument("old", help="the current policy YAML file")
+    pd.add_argument("new", help="the proposed policy YAML file")
+    pd.add_argument("--on", required=True, metavar="TURNS.jsonl", help="recorded turn events")
+    pd.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="JSON lines of conversation_id with label (learning.examples) or needs_human",
+    )
+    pd.add_argument("--json", action="store_true", help="print one JSON object, not a table")
+    pd.set_defaults(handler=_cmd_policy_diff)
     return parser
 
 

@@ -27,18 +27,20 @@ class SnapshotError(ValueError):
 class LinearScorer:
     """A frozen copy of the model: `score(features)` in [0, 1]."""
 
-    terms: tuple[tuple[str, float, float, float], ...]  # (name, mean, 1/std or 0, weight)
-    intercept: float
+    # Standardising folded into the weights: w * (x - mean) / std = (w / std) * x - w * mean / std,
+    # so a score is one multiply-add per feature.
+    terms: tuple[tuple[str, float], ...]  # (name, weight / std); features without variance: 0
+    intercept: float  # river's intercept less sum(weight * mean / std)
     examples: int  # how many labelled examples the model had learned
     version: str  # the snapshot's version, recorded with every score
 
     def score(self, x: Mapping[str, float]) -> float:
         """The probability that the conversation needs a human."""
         z = self.intercept
-        for name, mean, inv_std, weight in self.terms:
+        for name, weight in self.terms:
             value = x.get(name)
-            if value is not None and inv_std:
-                z += weight * (value - mean) * inv_std
+            if value is not None:
+                z += weight * value
         # Clamped like river's sigmoid, so huge margins do not overflow.
         z = max(-30.0, min(30.0, z))
         return 1.0 / (1.0 + math.exp(-z))
@@ -48,13 +50,17 @@ class LinearScorer:
         """Read a snapshot (`model.LearnedModel.snapshot`)."""
         doc = parse_snapshot(data)
         terms = []
-        for name, weight in doc["weights"].items():
+        intercept = float(doc["intercept"])
+        for name, weight in sorted(doc["weights"].items()):
             var = float(doc["vars"].get(name, 0.0))
-            inv_std = 1.0 / math.sqrt(var) if var > 0.0 else 0.0
-            terms.append((name, float(doc["means"].get(name, 0.0)), inv_std, float(weight)))
+            if var <= 0.0 or not weight:
+                continue  # river scales a feature without variance to 0
+            scaled = float(weight) / math.sqrt(var)
+            terms.append((name, scaled))
+            intercept -= scaled * float(doc["means"].get(name, 0.0))
         return cls(
-            terms=tuple(sorted(terms)),
-            intercept=float(doc["intercept"]),
+            terms=tuple(terms),
+            intercept=intercept,
             examples=int(doc["examples"]),
             version=str(doc["version"]),
         )
