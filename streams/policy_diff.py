@@ -97,7 +97,7 @@ def diff(
 ) -> dict[str, Any]:
     """The report: counts, every changed conversation, precision and recall with labels."""
     before, after = outcomes(replay(turns, old)), outcomes(replay(turns, new))
-    changed = []
+    changed: list[dict[str, Any]] = []
     for cid in sorted(before.keys() | after.keys()):
         a, b = before.get(cid, Outcome()), after.get(cid, Outcome())
         kind = change_kind(a, b)
