@@ -170,6 +170,26 @@ def _cmd_policy_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    """`report [FILE|-] [--json]`: KPIs, trigger performance and deflection candidates."""
+    import orjson
+
+    from .report import build_report, read_streams, render
+
+    if not 0.0 < args.target_precision <= 1.0:
+        raise WarmhandoffError("--target-precision must be in (0, 1]")
+    source = sys.stdin.buffer if args.file in (None, "-") else Path(args.file).open("rb")  # noqa: SIM115
+    with source:
+        streams = read_streams(source)
+    report = build_report(streams, target_precision=args.target_precision)
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(render(report))
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -438,6 +458,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed (same seed, same corpus)")
     p.add_argument("--json", action="store_true", help="print one JSON object, not a table")
     p.set_defaults(handler=_cmd_privacy)
+
+    p = sub.add_parser(
+        "report", help="KPIs, trigger performance and deflection candidates from recorded streams"
+    )
+    p.add_argument(
+        "file", nargs="?", help="JSON lines of topic records (README, Learning), or - for stdin"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object, not a table")
+    p.add_argument(
+        "--target-precision",
+        type=float,
+        default=0.8,
+        help="precision the recommended thresholds aim for (default 0.8)",
+    )
+    p.set_defaults(handler=_cmd_report)
 
     p = sub.add_parser("policy", help="policy tools")
     psub = p.add_subparsers(title="policy commands", metavar="ACTION")
