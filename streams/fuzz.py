@@ -5,8 +5,10 @@ Takes valid turn events, handoff events and agent presence records, mutates thei
 control characters, field values swapped for other JSON types, numbers and timestamps at the
 edges) and runs each through the decoder that reads it in production: `decode_turn`,
 `decode` for handoff events and presence, and the HTTP intake's `parse_events`. Each input
-must come back as a model or as `Rejected` with a reason (which then makes a dead letter);
-anything else is counted as unexpected, and the exit status is 1 when there is any.
+must come back as a model or as `Rejected` with a reason (which then makes a dead letter).
+Every tenth round also mutates the shipped policy file (bytes and lines, plus YAML tags,
+aliases, deep nesting) through the policy loader: a `Policy` or a `PolicyError`. Anything else
+is counted as unexpected, and the exit status is 1 when there is any.
 
 The random generator is seeded, so a run is reproducible from `--seed` and its input count.
 """
@@ -22,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -30,6 +33,7 @@ from pydantic import BaseModel
 from .codec import Rejected, dead_letter, decode, decode_turn, encode
 from .intake import parse_events
 from .models import AgentPresence, HandoffEvent
+from .policy.loader import PolicyError, parse_policy
 
 MAX_BYTES = 64_000  # the worker's default `max_turn_bytes`
 _NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
@@ -236,15 +240,74 @@ def fuzz_one(rng: random.Random, decoder: str) -> tuple[bytes, str]:
     return raw, "accepted"
 
 
+POLICY_EVERY = 10  # rounds per policy input: loading a policy costs ~100 decodes
+_POLICY_SNIPPETS = [
+    "&a [*a]",
+    "!!python/object/apply:os.system ['true']",
+    "[" * 300,
+    "*undefined",
+    "{a: 1, a: 2}",
+    "~",
+    "1e999",
+    "'" + "x" * 5_000 + "'",
+    "yes",
+    "0x1F",
+    "2026-13-45",
+    "\t- tab",
+    "'\x00'",
+]
+
+
+def _default_policy() -> bytes:
+    return resources.files("warmhandoff.streams.policy").joinpath("default.yaml").read_bytes()
+
+
+def _mutate_lines(rng: random.Random, text: bytes) -> bytes:
+    lines = text.split(b"\n")
+    i = rng.randrange(len(lines))
+    how = rng.randrange(5)
+    if how == 0:
+        del lines[i]
+    elif how == 1:
+        lines.insert(i, lines[rng.randrange(len(lines))])
+    elif how == 2:
+        j = rng.randrange(len(lines))
+        lines[i], lines[j] = lines[j], lines[i]
+    elif how == 3:
+        lines[i] = b" " * rng.randint(0, 9) + lines[i].lstrip()
+    else:
+        key, sep, _ = lines[i].partition(b": ")
+        lines[i] = (key if sep else lines[i]) + b": " + rng.choice(_POLICY_SNIPPETS).encode()
+    return b"\n".join(lines)
+
+
+def fuzz_policy(rng: random.Random) -> tuple[bytes, str]:
+    """One mutated policy file and its outcome: `accepted`, `policy_error` or unexpected."""
+    original = _default_policy()
+    raw = original
+    for _ in range(rng.randint(1, 3)):
+        lines = rng.random() < 0.6
+        raw = _mutate_lines(rng, raw) if lines else _mutate_bytes(rng, raw, [original])
+    try:
+        parse_policy(raw.decode("utf-8"), "fuzz.yaml")
+    except (UnicodeDecodeError, PolicyError):  # load_policy reports the former as a PolicyError
+        return raw, "policy_error"
+    except Exception as exc:  # noqa: BLE001 - counting what escapes is the fuzzer's job
+        return raw, f"unexpected:{type(exc).__name__}"
+    return raw, "accepted"
+
+
 def run(seconds: float, seed: int = 0, clock: Callable[[], float] = time.monotonic) -> Report:
     """Fuzz every decoder in turn until `seconds` have passed on `clock`."""
     rng = random.Random(seed)
-    report = Report(seed=seed, outcomes={name: Counter() for name in DECODERS})
+    report = Report(seed=seed, outcomes={name: Counter() for name in [*DECODERS, "policy"]})
     started = clock()
-    names = list(DECODERS)
+    rounds = 0
     while clock() - started < seconds:
+        names = [*DECODERS, "policy"] if rounds % POLICY_EVERY == 0 else list(DECODERS)
+        rounds += 1
         for name in names:
-            raw, outcome = fuzz_one(rng, name)
+            raw, outcome = fuzz_policy(rng) if name == "policy" else fuzz_one(rng, name)
             report.inputs += 1
             report.outcomes[name][outcome] += 1
             if outcome.startswith("unexpected:"):

@@ -17,11 +17,13 @@ def test_a_one_second_run_ends_every_input_in_a_model_or_a_reason() -> None:
     for name, outcomes in report.outcomes.items():
         assert outcomes, name
         assert set(outcomes) <= {
-            "accepted", "invalid", "not_json", "not_utf8", "too_large", "unsupported_version"
+            "accepted", "invalid", "not_json", "not_utf8", "too_large", "unsupported_version",
+            "policy_error",
         }  # fmt: skip
     turn = report.outcomes["turn"]
     # The mutations reach past the JSON parser into validation, and some stay valid.
     assert turn["invalid"] and turn["not_json"] and turn["accepted"]
+    assert report.outcomes["policy"]["policy_error"]
 
 
 class Steps:
@@ -39,7 +41,8 @@ def test_the_same_seed_gives_the_same_inputs_and_outcomes() -> None:
     first = fuzz.run(30, seed=11, clock=Steps()).as_json()
     again = fuzz.run(30, seed=11, clock=Steps()).as_json()
     other = fuzz.run(30, seed=12, clock=Steps()).as_json()
-    assert first["inputs"] == again["inputs"] == 4 * 29
+    # 29 rounds of the four decoders, and the policy loader in rounds 0, 10 and 20.
+    assert first["inputs"] == again["inputs"] == 4 * 29 + 3
     assert first["outcomes"] == again["outcomes"]
     assert first["outcomes"] != other["outcomes"]
 
