@@ -78,11 +78,14 @@ def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Si
         {"seq": turn.seq, "ts": turn.ts.isoformat(), "role": turn.role.value, "text": text},
         transcript_turns,
     )
+    # Attachment names and links, and the bot's failure details, are free text written by
+    # customers and back ends: redacted like the turn's text before anything keeps them.
     for att in turn.attachments:
+        name, found = redact(att.name, region)
+        url, in_url = redact(att.url, region) if att.url else (None, 0)
+        state.redactions += found + in_url
         remember(
-            state.attachments,
-            {"name": att.name, "content_type": att.content_type, "url": att.url},
-            10,
+            state.attachments, {"name": name, "content_type": att.content_type, "url": url}, 10
         )
 
     intent = turn.nlu.intent if turn.nlu else None
@@ -291,11 +294,15 @@ def _update_steps(state: ConversationState, turn: Turn) -> SystemBoundary | None
     """Record what the bot tried; return the system boundary hit on this turn, if any."""
     if turn.bot is None:
         return None
+    detail = turn.bot.detail
+    if detail:
+        detail, found = redact(detail, locale_region(state.locale))
+        state.redactions += found
     step = {
         "seq": turn.seq,
         "action": turn.bot.action,
         "status": turn.bot.status.value,
-        "detail": turn.bot.detail,
+        "detail": detail,
     }
     remember(state.steps, step, MAX_STEPS)
     if turn.bot.status is BotStatus.ok:

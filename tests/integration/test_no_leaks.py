@@ -45,9 +45,9 @@ LOCALES = {"US": "en-US", "GB": "en-GB", "ES": "es-ES", "FR": "fr-FR", "DE": "de
 ASK_HUMAN = "this is not working, I want to talk to a human agent now"
 CARD_IN_DETAIL = "5555 5555 5555 4444"  # a bot's own failure detail, never redacted
 EMAIL_IN_ATTACHMENT = "attachment.owner@example.org"
-# Values placed in fields the redactor does not read (turn.bot.detail, attachment names):
-# reported, expected to leak until the detect stage redacts those fields too.
-KNOWN_LEAKS = {CARD_IN_DETAIL, EMAIL_IN_ATTACHMENT}
+# Values placed in free-text fields besides the turn's text (turn.bot.detail, attachment
+# names): the detect stage redacts those too, so nothing is a known leak any more.
+KNOWN_LEAKS: set[str] = set()
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 

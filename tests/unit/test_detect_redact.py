@@ -137,3 +137,32 @@ def test_a_card_read_out_in_words_never_survives(number: str) -> None:
 def test_text_without_digits_or_at_sign_is_unchanged(text: str) -> None:
     if "@" not in text:
         assert redact(text) == (text, 0)
+
+
+def test_bot_details_and_attachment_names_are_redacted_before_the_state_keeps_them() -> None:
+    from datetime import UTC, datetime
+
+    from warmhandoff.streams.detection import detect
+    from warmhandoff.streams.models import Turn
+    from warmhandoff.streams.pipeline import new_state
+
+    turn = Turn.model_validate(
+        {
+            "conversation_id": "c-1",
+            "seq": 0,
+            "ts": datetime(2026, 11, 25, 16, tzinfo=UTC).isoformat(),
+            "role": "bot",
+            "text": "Let me check that payment.",
+            "locale": "en-GB",
+            "bot": {"action": "charge_card", "status": "failed",
+                    "detail": "gateway refused card 5555 5555 5555 4444"},
+            "attachments": [{"name": "statement for jane.doe@example.org.pdf",
+                             "url": "https://files.example.com/u/jane.doe@example.org/s.pdf"}],
+        }
+    )  # fmt: skip
+    state = new_state("c-1")
+    detect(state, turn, transcript_turns=20)
+    kept = state.dumps().decode()
+    assert "5555" not in kept and "jane.doe@example.org" not in kept
+    assert state.steps[0]["detail"].startswith("gateway refused card ")
+    assert state.redactions >= 3
