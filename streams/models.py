@@ -468,6 +468,25 @@ class LearningExample(_Out):
     outcome: dict[str, Any] = {}
 
 
+class LearnedModelSnapshot(_Out):
+    """The learned trigger's model on `learning.model` (compacted, key "learned"): JSON
+    numbers only, so restoring one never runs code (streams/learning/scorer.py)."""
+
+    schema_version: Literal[1] = 1
+    format: str  # "warmhandoff.learned.logreg/1"
+    version: str
+    examples: int
+    positives: int = 0
+    learning_rate: float
+    l2: float
+    counts: dict[str, int]
+    means: dict[str, float]
+    vars: dict[str, float]
+    weights: dict[str, float]
+    intercept: float
+    n_iterations: int
+
+
 # --- replay ---------------------------------------------------------------------------
 
 

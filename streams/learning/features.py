@@ -55,7 +55,20 @@ def _capped(value: float) -> float:
 
 
 def features(signals: Signals, state: ConversationState) -> dict[str, float]:
-    """The feature dict of one turn, after detection updated `state` with it."""
+    """The feature dict of one turn, after detection updated `state` with it (the worker)."""
+    return features_from(
+        signals,
+        customer_turns=state.customer_turns,
+        failed_actions=state.failed_actions,
+        clarifications=state.clarifications,
+    )
+
+
+def features_from(
+    signals: Signals, *, customer_turns: int, failed_actions: int, clarifications: int
+) -> dict[str, float]:
+    """The feature dict from the signals and three counters the learner rebuilds from the
+    decisions stream (`learner.py`), so training and scoring see the same numbers."""
     risk = signals.risk
     confidence = signals.confidence
     tier = signals.tier.lower() if signals.tier else ""
@@ -88,9 +101,9 @@ def features(signals: Signals, state: ConversationState) -> dict[str, float]:
             "system_boundary": 1.0 if signals.system_boundary is not None else 0.0,
             "revenue": 1.0 if signals.revenue else 0.0,
             "turn_index": _capped(float(signals.seq)),
-            "customer_turns": _capped(float(state.customer_turns)),
-            "failed_actions": _capped(float(state.failed_actions)),
-            "clarifications": _capped(float(state.clarifications)),
+            "customer_turns": _capped(float(customer_turns)),
+            "failed_actions": _capped(float(failed_actions)),
+            "clarifications": _capped(float(clarifications)),
             "role_customer": 1.0 if signals.role.value == "customer" else 0.0,
         }
     )

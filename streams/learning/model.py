@@ -49,6 +49,7 @@ class LearnedModel:
     def snapshot(self, *, version: str = "") -> bytes:
         """The model's whole state as JSON bytes (what the learner publishes)."""
         doc: dict[str, Any] = {
+            "schema_version": 1,
             "format": SNAPSHOT_FORMAT,
             "version": version or f"n{self.examples}",
             "examples": self.examples,

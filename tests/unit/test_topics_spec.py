@@ -136,7 +136,7 @@ def test_unknown_topic_is_a_key_error(topics: Topics) -> None:
 
 
 def test_iteration_and_lookup(topics: Topics) -> None:
-    assert len(topics) == len(list(topics)) == len(topics.keys()) == 14
+    assert len(topics) == len(list(topics)) == len(topics.keys()) == 15
     assert "deadletter" in topics and "nope" not in topics
     assert dict(topics.items())["alerts"].name == "alerts"
 

@@ -1,0 +1,182 @@
+"""The learner's pure logic: join decisions with outcomes, label, learn (issue 8, item 1).
+
+Input: `escalation.decisions` and `handoff.events`, keyed by conversation_id. Output:
+`LearningExample`s for `learning.examples` (one per labelled episode); the model learns
+every turn of the episode with its label. Nothing here touches Kafka or a clock (`now` is a
+parameter); `runner.py` is the process around it.
+
+An episode is a conversation from its first decision to its decision point: the first
+`gather` or `escalate` (then the handoff's events label it), or, if the bot kept it, its
+last turn (then a low CSAT or the end of the return window labels it). Decisions after the
+decision point are the human's and teach nothing about when to escalate. A `csat` event joins
+by handoff id, else by conversation (a contained conversation's survey answer, published
+with the conversation id as its handoff id).
+
+Features are rebuilt from the decisions exactly as the worker computed them when it scored
+the turn (`features.features_from`: the signals plus three counters kept here), so training
+and scoring do not drift apart. Not yet used: a customer's return within 24 h (it needs the
+turns' customer ids; `warmhandoff report` measures it offline), so contained conversations
+are labelled from CSAT and the window alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..models import Action, Decision, HandoffEvent, HandoffEventType, LearningExample
+from .features import features_from
+from .labels import DEFAULT_RULES, Label, LabelRules, Outcome, is_positive, label
+from .model import LearnedModel
+
+NAMESPACE = uuid.UUID("6f1e4d6a-3b1a-5c55-9d2e-2a7f1c0b8e11")
+MAX_TURNS = 60  # turns kept per episode: a runaway conversation cannot grow without bound
+CSAT_WAIT = timedelta(hours=1)  # how long a resolved handoff waits for its survey answer
+UNSERVED = frozenset(
+    {HandoffEventType.abandoned, HandoffEventType.cancelled, HandoffEventType.failed}
+)
+
+
+@dataclass(slots=True)
+class Episode:
+    """One conversation from its first decision to its decision point, and what followed."""
+
+    conversation_id: str
+    last_turn_at: datetime
+    examples: list[dict[str, float]] = field(default_factory=list)
+    decision_id: str = ""
+    handoff_id: str | None = None
+    escalated: bool = False
+    customer_turns: int = 0
+    failed_actions: int = 0
+    clarifications: int = 0
+    repeats: int = 0
+    human_requests: int = 0
+    peak_frustration: float = 0.0
+    accepted_at: datetime | None = None
+    resolved_at: datetime | None = None
+    reason: str | None = None
+    handed_back: bool = False
+    unserved: bool = False
+    csat: int | None = None
+
+    def outcome(self) -> Outcome:
+        """The facts `labels.label` decides on."""
+        return Outcome(
+            escalated=self.escalated,
+            last_turn_at=self.last_turn_at,
+            accepted_at=self.accepted_at,
+            resolved_at=self.resolved_at,
+            resolution_reason=self.reason,
+            handed_back=self.handed_back,
+            ended_unserved=self.unserved,
+            csat=self.csat,
+            repeats_before_handoff=self.repeats,
+            human_requests_before_handoff=self.human_requests,
+            peak_frustration_before_handoff=self.peak_frustration,
+        )
+
+
+class Learner:
+    """Open episodes by conversation; `on_decision`, `on_event`, `expire` emit examples."""
+
+    def __init__(self, model: LearnedModel, *, rules: LabelRules = DEFAULT_RULES) -> None:
+        self.model = model
+        self.rules = rules
+        self.episodes: dict[str, Episode] = {}
+
+    def on_decision(self, d: Decision) -> None:
+        """Add one decision's turn to its conversation's episode."""
+        if d.action is Action.owned:
+            return
+        ep = self.episodes.get(d.conversation_id)
+        if ep is None:
+            ep = self.episodes[d.conversation_id] = Episode(d.conversation_id, d.ts)
+        if ep.escalated:
+            if d.action is Action.escalate and d.handoff_id and ep.handoff_id is None:
+                ep.handoff_id = d.handoff_id  # a gather completed: the handoff now exists
+            return
+        s = d.signals
+        ep.customer_turns += s.role.value == "customer"
+        ep.failed_actions += s.system_boundary is not None
+        x = features_from(
+            s,
+            customer_turns=ep.customer_turns,
+            failed_actions=ep.failed_actions,
+            clarifications=ep.clarifications,
+        )
+        if len(ep.examples) < MAX_TURNS:
+            ep.examples.append(x)
+        ep.clarifications += d.action is Action.clarify
+        ep.last_turn_at, ep.decision_id = d.ts, d.decision_id
+        ep.repeats = s.repeat_count
+        ep.human_requests += s.human_request
+        ep.peak_frustration = max(ep.peak_frustration, s.frustration)
+        if d.action in (Action.gather, Action.escalate):
+            ep.escalated, ep.handoff_id = True, d.handoff_id
+
+    def on_event(self, e: HandoffEvent, now: datetime) -> list[LearningExample]:
+        """Join one lifecycle event (or survey answer); the example if it settles a label."""
+        ep = self.episodes.get(e.conversation_id)
+        if ep is None:
+            return []
+        if e.type is HandoffEventType.csat:
+            ep.csat = e.csat
+        elif ep.escalated and e.handoff_id == ep.handoff_id:
+            if e.type is HandoffEventType.accepted and ep.accepted_at is None:
+                ep.accepted_at = e.ts
+            elif e.type is HandoffEventType.resolved:
+                ep.resolved_at, ep.reason = e.ts, e.reason
+            elif e.type is HandoffEventType.handed_back:
+                ep.handed_back = True
+            elif e.type in UNSERVED:
+                ep.unserved = True
+        return self._settle(ep, now)
+
+    def expire(self, now: datetime) -> list[LearningExample]:
+        """Settle every episode whose wait is over (return window, survey wait)."""
+        out: list[LearningExample] = []
+        for ep in list(self.episodes.values()):
+            out.extend(self._settle(ep, now))
+        return out
+
+    def _settle(self, ep: Episode, now: datetime) -> list[LearningExample]:
+        if ep.escalated and ep.unserved:
+            del self.episodes[ep.conversation_id]  # no label: what a human would do is unknown
+            return []
+        found = label(ep.outcome(), now=now, rules=self.rules)
+        if found is None:
+            return []
+        waiting_for_csat = (
+            ep.escalated
+            and ep.csat is None
+            and ep.resolved_at is not None
+            and now < ep.resolved_at + CSAT_WAIT
+        )
+        if waiting_for_csat:
+            return []
+        del self.episodes[ep.conversation_id]
+        return [self._learn(ep, found)]
+
+    def _learn(self, ep: Episode, found: Label) -> LearningExample:
+        positive = is_positive(found)
+        for x in ep.examples:
+            self.model.learn(x, positive)
+        outcome: dict[str, object] = {
+            "escalated": ep.escalated,
+            "csat": ep.csat,
+            "turns_learned": len(ep.examples),
+            "positive": positive,
+        }
+        if ep.accepted_at is not None and ep.resolved_at is not None:
+            outcome["handle_seconds"] = (ep.resolved_at - ep.accepted_at).total_seconds()
+        return LearningExample(
+            example_id=str(uuid.uuid5(NAMESPACE, f"{ep.decision_id}:{found.value}")),
+            conversation_id=ep.conversation_id,
+            decision_id=ep.decision_id,
+            handoff_id=ep.handoff_id,
+            label=found.value,
+            features=ep.examples[-1] if ep.examples else {},
+            outcome=outcome,
+        )

@@ -1,0 +1,111 @@
+"""The learner's join: decisions + lifecycle events -> labelled examples, features as scored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from warmhandoff.agents.scenarios import generate
+from warmhandoff.streams.conversation import ConversationState
+from warmhandoff.streams.learning.features import features
+from warmhandoff.streams.learning.learner import Learner
+from warmhandoff.streams.learning.model import LearnedModel
+from warmhandoff.streams.models import Action, Decision, HandoffEvent, Signals
+from warmhandoff.streams.pipeline import new_state, process_turn
+from warmhandoff.streams.policy import load_policy
+from warmhandoff.streams.policy.model import Policy
+
+T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return load_policy()
+
+
+def run(policy: Policy, n: int = 60) -> tuple[list[Decision], dict[str, list[dict[str, float]]]]:
+    """Decisions of `n` generated conversations, and the features the worker scored."""
+    decisions: list[Decision] = []
+    scored: dict[str, list[dict[str, float]]] = {}
+    for conversation in generate(n, seed=9, escalating_share=0.5, start=T0):
+        state = new_state(conversation.id)
+
+        def scorer(signals: Signals, st: ConversationState) -> float:
+            scored.setdefault(st.conversation_id, []).append(features(signals, st))
+            return 0.5
+
+        for t in conversation.turns:
+            result = process_turn(state, t, policy, now=t.ts, scorer=scorer)
+            assert result is not None and result.decision is not None
+            decisions.append(result.decision)
+    return decisions, scored
+
+
+def event(d: Decision, kind: str, at: datetime, **extra: Any) -> HandoffEvent:
+    assert d.handoff_id is not None
+    return HandoffEvent(
+        event_id=f"{d.handoff_id}-{kind}",
+        handoff_id=d.handoff_id,
+        conversation_id=d.conversation_id,
+        type=kind,  # type: ignore[arg-type]
+        ts=at,
+        source="test",
+        **extra,
+    )
+
+
+def test_the_learner_rebuilds_exactly_the_features_the_worker_scored(policy: Policy) -> None:
+    decisions, scored = run(policy)
+    learner = Learner(LearnedModel())
+    for d in decisions:
+        learner.on_decision(d)
+    assert learner.episodes
+    for cid, ep in learner.episodes.items():
+        # up to the decision point, turn for turn
+        assert ep.examples == scored[cid][: len(ep.examples)]
+
+
+def test_escalations_are_labelled_from_the_lifecycle_and_learned(policy: Policy) -> None:
+    decisions, _ = run(policy)
+    model = LearnedModel()
+    learner = Learner(model)
+    for d in decisions:
+        learner.on_decision(d)
+    escalations = [d for d in decisions if d.action is Action.escalate and d.handoff_id]
+    first, second = escalations[0], escalations[1]
+    at = first.ts + timedelta(minutes=1)
+    assert learner.on_event(event(first, "accepted", at), at) == []
+    done = at + timedelta(minutes=20)
+    # resolved: waits for the survey answer (up to an hour), which then joins the example
+    assert learner.on_event(event(first, "resolved", done), done) == []
+    [example] = learner.on_event(event(first, "csat", done, csat=4), done)
+    assert example.label == "escalation_needed" and example.handoff_id == first.handoff_id
+    assert example.outcome["csat"] == 4 and example.outcome["handle_seconds"] == 1200.0
+    assert model.examples == example.outcome["turns_learned"] > 0
+    assert first.conversation_id not in learner.episodes
+    # a quick resolution with no survey answer: avoidable, once the survey wait is over
+    at = second.ts + timedelta(minutes=1)
+    learner.on_event(event(second, "accepted", at), at)
+    learner.on_event(event(second, "resolved", at + timedelta(seconds=40)), at)
+    assert [e.label for e in learner.expire(at + timedelta(minutes=30))] == []
+    later = learner.expire(at + timedelta(hours=2))
+    assert [e.label for e in later if e.conversation_id == second.conversation_id] == [
+        "escalation_avoidable"
+    ]
+
+
+def test_contained_conversations_are_labelled_when_the_window_closes(policy: Policy) -> None:
+    decisions, _ = run(policy)
+    learner = Learner(LearnedModel())
+    for d in decisions:
+        learner.on_decision(d)
+    contained = [cid for cid, ep in learner.episodes.items() if not ep.escalated]
+    assert contained
+    assert learner.expire(T0 + timedelta(hours=12)) == []
+    examples = learner.expire(T0 + timedelta(days=2))
+    labels = {e.conversation_id: e.label for e in examples}
+    assert all(labels[cid] == "good_containment" for cid in contained)
+    again = [e.example_id for e in examples]
+    assert len(set(again)) == len(again)
