@@ -164,7 +164,8 @@ def _overflow_loops(queues: Mapping[object, object]) -> list[str]:
     reported: set[object] = set()
     for start in queues:
         chain, name = [start], overflow_of(start)
-        while name in queues and name not in chain and name != start:
+        # `overflow` may be any YAML value here (a list is unhashable): only names are followed.
+        while isinstance(name, str) and name in queues and name not in chain and name != start:
             chain.append(name)
             name = overflow_of(name)
         # Self-overflow is reported on its own; report each longer loop once.

@@ -24,9 +24,8 @@ from warmhandoff.streams.policy import Policy, PolicyError, load_policy, parse_p
 
 from .hostile_strategies import HOSTILE, json_values
 
-DEFAULT: dict[str, Any] = yaml.safe_load(
-    resources.files("warmhandoff.streams.policy").joinpath("default.yaml").read_text("utf-8")
-)
+DEFAULT_TEXT = resources.files("warmhandoff.streams.policy").joinpath("default.yaml").read_text()
+DEFAULT: dict[str, Any] = yaml.safe_load(DEFAULT_TEXT)
 
 
 def outcome(text: str) -> Policy | PolicyError:
@@ -108,6 +107,11 @@ def test_mutations_of_the_default_policy_load_or_say_what_is_wrong(data: dict[st
         "- a\n- b",
         "{" * 500,
         "version: '" + "x" * 200_000 + "'",
+        # Found by the fuzzer: an impossible YAML date raised ValueError, an overflow that is
+        # a list raised TypeError in the reference checks.
+        "version: 2026-13-45",
+        DEFAULT_TEXT.replace("defaults:", "x: 2026-02-30\ndefaults:", 1),
+        DEFAULT_TEXT.replace("queues:", "queues:\n  loop:\n    overflow: [[a]]", 1),
     ],
 )
 def test_known_hostile_policies_are_policy_errors(text: str) -> None:
