@@ -34,7 +34,8 @@ RULE_HEADER = """\
 """
 
 POLICY_HEADER = """\
-# The escalation policy the workers load (ConfigMap warmhandoff-policy, kustomization.yaml).
+# The escalation policy the workers and the router load (ConfigMap warmhandoff-policy,
+# kustomization.yaml).
 # GENERATED: a copy of streams/policy/default.yaml by `python deploy/generate.py`. To run
 # your own policy, replace this file (check it first: warmhandoff policy check FILE).
 """

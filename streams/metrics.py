@@ -122,6 +122,12 @@ QUEUE_SLA_TARGET = Gauge(
     ["queue"],
     registry=REGISTRY,
 )
+QUEUE_SLA_SECONDS = Gauge(
+    "warmhandoff_queue_sla_seconds",
+    "The queue's SLA seconds from the policy (20 for 80/20): the wait a handoff should beat.",
+    ["queue"],
+    registry=REGISTRY,
+)
 KPI = Gauge(
     "warmhandoff_kpi_ratio",
     "Contact-centre KPIs as ratios (escalation_rate, containment, right_channel, ...).",

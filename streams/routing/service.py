@@ -204,12 +204,19 @@ def _now() -> datetime:
 
 def observe_health(health: list[QueueHealth]) -> None:
     """Set the queue gauges the dashboards and alert rules read (streams/metrics.py)."""
-    from ..metrics import QUEUE_OLDEST_WAIT, QUEUE_SERVICE_LEVEL, QUEUE_SLA_TARGET, QUEUE_WAITING
+    from ..metrics import (
+        QUEUE_OLDEST_WAIT,
+        QUEUE_SERVICE_LEVEL,
+        QUEUE_SLA_SECONDS,
+        QUEUE_SLA_TARGET,
+        QUEUE_WAITING,
+    )
 
     for h in health:
         QUEUE_WAITING.labels(h.queue).set(h.waiting)
         QUEUE_OLDEST_WAIT.labels(h.queue).set(h.oldest_wait_seconds)
         QUEUE_SLA_TARGET.labels(h.queue).set(h.sla_target)
+        QUEUE_SLA_SECONDS.labels(h.queue).set(h.sla_seconds)
         if h.service_level is not None:
             QUEUE_SERVICE_LEVEL.labels(h.queue).set(h.service_level)
 

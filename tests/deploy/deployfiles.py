@@ -65,7 +65,7 @@ def dashboard_panels() -> list[dict[str, Any]]:
 
 def k8s_objects() -> list[tuple[Path, dict[str, Any]]]:
     """(file, object) for every Kubernetes object under deploy/k8s, kustomize inputs excluded."""
-    objects = []
+    objects: list[tuple[Path, dict[str, Any]]] = []
     for path in sorted(K8S.glob("*.yaml")):
         if path.name in kustomize_inputs():
             continue

@@ -31,6 +31,9 @@ EXPECTED_ALERTS = {
     "WarmhandoffNoHandoffsAcknowledged",
     "WarmhandoffConsumerLagGrowing",
     "WarmhandoffWorkerDown",
+    # What the lifecycle and the router process make possible.
+    "WarmhandoffHandoffsFailing",
+    "WarmhandoffRouterDown",
 }
 
 

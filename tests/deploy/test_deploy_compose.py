@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -24,10 +25,15 @@ def test_the_stack_has_every_service_of_the_issue() -> None:
         "topics",
         "worker-1",
         "worker-2",
+        "router",
         "sink",
+        "sink-webhook",
         "prometheus",
         "grafana",
     }
+    # A plain `up` runs all but the webhook sink, which needs a CRM endpoint.
+    in_profiles = {name for name, service in services().items() if service.get("profiles")}
+    assert in_profiles == {"sink-webhook"}
 
 
 def test_kafka_is_apache_kafka_in_kraft_mode_without_auto_created_topics() -> None:
@@ -71,10 +77,71 @@ def test_workers_wait_for_topics_and_keep_their_own_state(name: str) -> None:
     assert f"{name}-state" in load_yaml(COMPOSE)["volumes"]
 
 
-def test_the_sink_placeholder_stays_out_of_a_plain_up() -> None:
+def test_exactly_one_router_with_the_workers_policy_after_the_topics() -> None:
+    router = services()["router"]
+    assert router["command"] == ["router"]
+    assert router["deploy"]["replicas"] == 1
+    assert router["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert "/readyz" in " ".join(router["healthcheck"]["test"])
+    env = router["environment"]
+    worker_env = services()["worker-1"]["environment"]
+    # The same topics (app id) and the same policy file as the workers.
+    assert env["WARMHANDOFF_APP_ID"] == worker_env["WARMHANDOFF_APP_ID"]
+    policy = [v for v in router["volumes"] if v.endswith(f":{env['WARMHANDOFF_POLICY_FILE']}:ro")]
+    worker_policy = [v for v in services()["worker-1"]["volumes"] if v.endswith(":ro")]
+    assert policy == worker_policy
+    # A fixed host port: `--scale router=2` cannot start a second one.
+    assert len(router["ports"]) == 1 and ":" in router["ports"][0]
+
+
+def test_the_default_sink_writes_handoffs_to_a_volume_the_image_user_owns() -> None:
     sink = services()["sink"]
+    assert sink["command"] == ["sink", "file"]
+    assert sink["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    path = PurePosixPath(sink["environment"]["WARMHANDOFF_SINK_FILE_PATH"])
+    mounts = dict(volume.split(":")[::-1] for volume in sink["volumes"])
+    assert mounts[str(path.parent)] in load_yaml(COMPOSE)["volumes"], "a named volume"
+    # A new named volume copies the image directory's ownership: only the directory the
+    # Dockerfile creates for uid 10001 (its VOLUME) is writable by the sink.
+    dockerfile = (DEPLOY / "Dockerfile").read_text("utf-8")
+    assert f'VOLUME ["{path.parent}"]' in dockerfile
+    assert f"chown 10001:10001 {path.parent}" in dockerfile
+
+
+def test_the_webhook_sink_waits_in_its_profile_for_an_endpoint_and_secret() -> None:
+    sink = services()["sink-webhook"]
     assert sink["command"] == ["sink", "webhook"]
-    assert sink["profiles"] == ["sink"]
+    assert sink["profiles"] == ["webhook"]
+    env = sink["environment"]
+    # From the host's environment at `up`, never written in the file.
+    assert env["WARMHANDOFF_SINK_WEBHOOK_URL"] == "${WARMHANDOFF_SINK_WEBHOOK_URL:-}"
+    assert env["WARMHANDOFF_SINK_WEBHOOK_SECRET"] == "${WARMHANDOFF_SINK_WEBHOOK_SECRET:-}"
+
+
+def scrape_targets() -> dict[str, set[str]]:
+    """Scrape job name to its static targets, from prometheus/prometheus.yml."""
+    config = load_yaml(PROMETHEUS_CONFIG)
+    return {
+        job["job_name"]: {t for sc in job["static_configs"] for t in sc["targets"]}
+        for job in config["scrape_configs"]
+    }
+
+
+def test_prometheus_scrapes_the_router_and_the_default_sink_under_their_alert_jobs() -> None:
+    targets = scrape_targets()
+    for job, service in (("warmhandoff-router", "router"), ("warmhandoff-sink", "sink")):
+        port = services()[service]["environment"]["WARMHANDOFF_WEB_PORT"]
+        assert targets[job] == {f"{service}:{port}"}, job
+        # Prometheus starts whether or not they are ready (it must alert when they are not).
+        condition = services()["prometheus"]["depends_on"][service]["condition"]
+        assert condition == "service_started"
+
+
+def test_every_process_has_its_own_host_port() -> None:
+    published = [
+        port.split(":")[0] for service in services().values() for port in service.get("ports", [])
+    ]
+    assert len(published) == len(set(published)), published
 
 
 def test_prometheus_scrapes_both_workers_and_loads_the_mounted_rules() -> None:
@@ -103,7 +170,7 @@ def test_every_bind_mount_source_exists() -> None:
 
 def test_every_long_running_service_has_a_healthcheck() -> None:
     for name, service in services().items():
-        if name in {"topics", "sink"}:  # one-shot, and a placeholder
+        if name == "topics":  # one-shot
             continue
         assert "healthcheck" in service and "test" in service["healthcheck"], name
 

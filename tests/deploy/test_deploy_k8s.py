@@ -13,15 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from warmhandoff.streams.policy.loader import load_policy
 
-from .deployfiles import K8S, TIMEOUT, k8s_object, k8s_objects, kustomization, kustomize_inputs
+from .deployfiles import (
+    K8S,
+    PROMETHEUS_CONFIG,
+    TIMEOUT,
+    k8s_object,
+    k8s_objects,
+    kustomization,
+    kustomize_inputs,
+    load_yaml,
+)
 
 
 def container(pod_spec: dict[str, Any], name: str) -> dict[str, Any]:
-    (found,) = [c for c in pod_spec["containers"] if c["name"] == name]
-    return found
+    found: list[dict[str, Any]] = [c for c in pod_spec["containers"] if c["name"] == name]
+    assert len(found) == 1, f"expected one container {name}"
+    return found[0]
 
 
 def env_of(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -32,6 +43,27 @@ def worker_pod() -> dict[str, Any]:
     template = k8s_object("StatefulSet", "warmhandoff-worker")["spec"]["template"]
     spec: dict[str, Any] = template["spec"]
     return spec
+
+
+#: (kind, name, container) of every long-running warmhandoff process.
+PROCESSES = [
+    ("StatefulSet", "warmhandoff-worker", "worker"),
+    ("Deployment", "warmhandoff-router", "router"),
+    ("Deployment", "warmhandoff-sink-webhook", "sink"),
+]
+#: ... and every workload, the one-shot topics Job included.
+WORKLOADS = [*PROCESSES, ("Job", "warmhandoff-topics", "topics")]
+
+
+def pod_of(kind: str, name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = k8s_object(kind, name)["spec"]["template"]["spec"]
+    return spec
+
+
+def workloads() -> list[dict[str, Any]]:
+    """Every object under deploy/k8s that runs pods."""
+    kinds = {"StatefulSet", "Deployment", "DaemonSet", "Job", "CronJob"}
+    return [obj for _, obj in k8s_objects() if obj["kind"] in kinds]
 
 
 def test_every_object_has_api_version_kind_and_name() -> None:
@@ -55,6 +87,43 @@ def test_the_objects_the_issue_asks_for_are_there() -> None:
     kinds = {obj["kind"] for _, obj in k8s_objects()}
     assert {"StatefulSet", "Service", "Job", "ConfigMap", "PodMonitor", "PrometheusRule"} <= kinds
     assert "Secret" not in kinds, "secrets are referenced, never shipped"
+    # The workers, the router and a sink, each running the image's CLI.
+    assert sorted((obj["kind"], obj["metadata"]["name"]) for obj in workloads()) == sorted(
+        (kind, name) for kind, name, _ in WORKLOADS
+    )
+    for kind, name, container_name in WORKLOADS:
+        assert container(pod_of(kind, name), container_name)["image"] == "warmhandoff"
+
+
+def test_exactly_one_router_and_never_two_at_once() -> None:
+    router = k8s_object("Deployment", "warmhandoff-router")
+    assert router["spec"]["replicas"] == 1
+    # RollingUpdate would start the new router before the old one stops.
+    assert router["spec"]["strategy"] == {"type": "Recreate"}
+    assert container(pod_of("Deployment", "warmhandoff-router"), "router")["args"] == ["router"]
+
+
+def test_the_sink_runs_the_webhook_kind_with_its_secret_by_reference() -> None:
+    sink = container(pod_of("Deployment", "warmhandoff-sink-webhook"), "sink")
+    assert sink["args"] == ["sink", "webhook"]
+    env = env_of(sink)
+    assert env["WARMHANDOFF_SINK_WEBHOOK_URL"]["value"].startswith("https://")
+    ref = env["WARMHANDOFF_SINK_WEBHOOK_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert ref["name"] and ref["key"]
+    assert "value" not in env["WARMHANDOFF_SINK_WEBHOOK_SECRET"]
+
+
+def test_no_secret_setting_has_a_literal_value_anywhere() -> None:
+    secret_words = ("SECRET", "PASSWORD", "TOKEN")
+    for obj in workloads():
+        for c in obj["spec"]["template"]["spec"]["containers"]:
+            for item in c.get("env", []):
+                if any(word in item["name"] for word in secret_words):
+                    assert "value" not in item, f"{obj['metadata']['name']}: {item['name']}"
+                    assert "secretKeyRef" in item["valueFrom"], item["name"]
+    for _, obj in k8s_objects():
+        if obj["kind"] == "ConfigMap":
+            assert not any(word in key for key in obj["data"] for word in secret_words)
 
 
 def test_the_statefulset_keeps_rocksdb_state_on_a_volume_claim_template() -> None:
@@ -69,9 +138,18 @@ def test_the_statefulset_keeps_rocksdb_state_on_a_volume_claim_template() -> Non
     assert statefulset["spec"]["serviceName"] == "warmhandoff-worker"
 
 
-def test_the_statefulset_mounts_the_policy_config_map_where_the_setting_points() -> None:
-    pod = worker_pod()
-    worker = container(pod, "worker")
+@pytest.mark.parametrize(
+    ("kind", "name", "container_name"),
+    [
+        ("StatefulSet", "warmhandoff-worker", "worker"),
+        ("Deployment", "warmhandoff-router", "router"),
+    ],
+)
+def test_workers_and_router_mount_the_policy_config_map_where_the_setting_points(
+    kind: str, name: str, container_name: str
+) -> None:
+    pod = pod_of(kind, name)
+    worker = container(pod, container_name)
     policy_file = Path(env_of(worker)["WARMHANDOFF_POLICY_FILE"]["value"])
     volumes = {v["name"]: v for v in pod["volumes"]}
     (mount,) = [m for m in worker["volumeMounts"] if m["mountPath"] == str(policy_file.parent)]
@@ -87,27 +165,37 @@ def test_the_policy_config_map_is_a_valid_policy() -> None:
     assert policy.version
 
 
-def test_probes_resources_and_a_non_root_user() -> None:
-    pod = worker_pod()
-    worker = container(pod, "worker")
-    port_names = {p["name"]: p["containerPort"] for p in worker["ports"]}
-    assert worker["livenessProbe"]["httpGet"]["path"] == "/livez"
-    assert worker["readinessProbe"]["httpGet"]["path"] == "/readyz"
+@pytest.mark.parametrize(("kind", "name", "container_name"), PROCESSES)
+def test_probes_on_the_web_port(kind: str, name: str, container_name: str) -> None:
+    process = container(pod_of(kind, name), container_name)
+    port_names = {p["name"]: p["containerPort"] for p in process["ports"]}
+    assert process["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert process["readinessProbe"]["httpGet"]["path"] == "/readyz"
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        assert worker[probe]["httpGet"]["port"] in port_names
-    assert str(port_names["http"]) == env_of(worker)["WARMHANDOFF_WEB_PORT"]["value"]
-    for kind in ("requests", "limits"):
-        assert {"cpu", "memory"} <= set(worker["resources"][kind])
+        assert process[probe]["httpGet"]["port"] in port_names
+    assert str(port_names["http"]) == env_of(process)["WARMHANDOFF_WEB_PORT"]["value"]
+
+
+@pytest.mark.parametrize(("kind", "name", "container_name"), WORKLOADS)
+def test_resources_and_a_locked_down_non_root_user(
+    kind: str, name: str, container_name: str
+) -> None:
+    pod = pod_of(kind, name)
+    process = container(pod, container_name)
+    for bound in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(process["resources"][bound])
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] != 0
-    assert worker["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["automountServiceAccountToken"] is False
+    assert process["securityContext"]["allowPrivilegeEscalation"] is False
+    assert process["securityContext"]["readOnlyRootFilesystem"] is True
+    assert process["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    # A read-only root needs a writable /tmp.
+    assert "/tmp" in {m["mountPath"] for m in process["volumeMounts"]}
 
 
 def test_the_sasl_password_comes_from_a_secret_by_reference() -> None:
-    for kind, name, container_name in (
-        ("StatefulSet", "warmhandoff-worker", "worker"),
-        ("Job", "warmhandoff-topics", "topics"),
-    ):
+    for kind, name, container_name in WORKLOADS:
         pod = k8s_object(kind, name)["spec"]["template"]["spec"]
         env = env_of(container(pod, container_name))
         ref = env["WARMHANDOFF_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
@@ -145,6 +233,39 @@ def test_the_headless_service_and_pod_monitor_select_the_worker_pods() -> None:
     assert pod_labels[monitor["spec"]["jobLabel"]] == "warmhandoff"
 
 
+@pytest.mark.parametrize(("kind", "name", "container_name"), PROCESSES)
+def test_exactly_one_pod_monitor_scrapes_each_process_under_its_alert_job(
+    kind: str, name: str, container_name: str
+) -> None:
+    template = k8s_object(kind, name)["spec"]["template"]
+    pod_labels = template["metadata"]["labels"]
+    ports = {p["name"] for p in container(template["spec"], container_name)["ports"]}
+    monitors = [
+        obj
+        for _, obj in k8s_objects()
+        if obj["kind"] == "PodMonitor"
+        and obj["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    ]
+    assert len(monitors) == 1, f"{name}: {len(monitors)} PodMonitors select its pods"
+    (monitor,) = monitors
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["path"] == "/metrics" and endpoint["port"] in ports
+    expected_job = {
+        "worker": "warmhandoff",
+        "router": "warmhandoff-router",
+        "sink": "warmhandoff-sink",
+    }[container_name]
+    assert pod_labels[monitor["spec"]["jobLabel"]] == expected_job
+
+
+def test_every_pod_monitor_job_is_a_scrape_job_of_the_compose_prometheus() -> None:
+    jobs = {job["job_name"] for job in load_yaml(PROMETHEUS_CONFIG)["scrape_configs"]}
+    for _, obj in k8s_objects():
+        if obj["kind"] == "PodMonitor":
+            label = obj["spec"]["jobLabel"]
+            assert obj["spec"]["selector"]["matchLabels"][label] in jobs, obj["metadata"]["name"]
+
+
 def render_kustomization() -> str:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
@@ -157,10 +278,20 @@ def render_kustomization() -> str:
 
 
 def test_kubectl_kustomize_renders_the_manifests() -> None:
-    rendered = render_kustomization()
-    assert "kind: StatefulSet" in rendered
-    # The generated policy ConfigMap's hashed name replaced the StatefulSet's reference.
-    assert "name: warmhandoff-policy-" in rendered
+    rendered = {
+        (obj["kind"], obj["metadata"]["name"]): obj
+        for obj in yaml.safe_load_all(render_kustomization())
+    }
+    (policy,) = [name for kind, name in rendered if name.startswith("warmhandoff-policy-")]
+    # The generated policy ConfigMap's hashed name replaced the workers' and router's references.
+    for kind, name in (("StatefulSet", "warmhandoff-worker"), ("Deployment", "warmhandoff-router")):
+        obj = rendered[(kind, name)]
+        assert obj["metadata"]["namespace"] == "warmhandoff"
+        volumes = {v["name"]: v for v in obj["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["policy"]["configMap"]["name"] == policy
+        assert obj["spec"]["template"]["spec"]["containers"][0]["image"].startswith(
+            "registry.example.com/warmhandoff:"
+        )
 
 
 @pytest.mark.skipif(

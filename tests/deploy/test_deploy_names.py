@@ -11,14 +11,17 @@ import pytest
 
 from warmhandoff.streams.metrics import REGISTRY
 from warmhandoff.streams.settings import ENV_PREFIX, Settings, load_settings
+from warmhandoff.streams.sinks.factory import build_sink
 
 from .deployfiles import (
     COMPOSE,
     DEPLOY,
+    PROMETHEUS_CONFIG,
     alert_rules,
     dashboard,
     dashboard_panels,
     k8s_object,
+    k8s_objects,
     load_yaml,
     metric_names_in,
 )
@@ -51,12 +54,47 @@ def test_the_registry_is_the_one_the_names_come_from() -> None:
     assert "warmhandoff_decision_latency_seconds_bucket" in names
 
 
+def scrape_jobs() -> set[str]:
+    """The scrape job names of the compose Prometheus."""
+    return {job["job_name"] for job in load_yaml(PROMETHEUS_CONFIG)["scrape_configs"]}
+
+
+def pod_monitor_jobs() -> set[str]:
+    """The job names the Kubernetes PodMonitors give their targets (from the jobLabel)."""
+    jobs = set()
+    for _, obj in k8s_objects():
+        if obj["kind"] == "PodMonitor":
+            jobs.add(obj["spec"]["selector"]["matchLabels"][obj["spec"]["jobLabel"]])
+    return jobs
+
+
+def jobs_in(expr: str) -> set[str]:
+    """The job names a PromQL expression selects by equality."""
+    return set(re.findall(r'\bjob="([^"]+)"', expr))
+
+
 def test_alert_rules_query_only_registered_metrics() -> None:
     known = registered_metric_names()
     for rule in alert_rules():
         used = metric_names_in(rule["expr"])
-        assert used, f"{rule['alert']} queries no warmhandoff metric"
+        # A warmhandoff metric, or the scrape health of a warmhandoff job.
+        assert used or jobs_in(rule["expr"]), f"{rule['alert']} queries nothing of warmhandoff"
         assert used <= known, f"{rule['alert']}: unknown metrics {sorted(used - known)}"
+
+
+def test_every_job_an_alert_or_the_dashboard_selects_is_scraped_in_compose_and_kubernetes() -> None:
+    selected = {job for rule in alert_rules() for job in jobs_in(rule["expr"])}
+    for expr in dashboard_expressions():
+        selected |= jobs_in(expr)
+        for alternatives in re.findall(r'\bjob=~"([^"]+)"', expr):
+            selected |= set(alternatives.split("|"))
+    assert {"warmhandoff", "warmhandoff-router"} <= selected
+    assert selected <= scrape_jobs(), f"not scraped in compose: {selected - scrape_jobs()}"
+    assert selected <= pod_monitor_jobs(), f"no PodMonitor: {selected - pod_monitor_jobs()}"
+    # Runbooks name jobs too (`up{job="warmhandoff-sink"}`).
+    for rule in alert_rules():
+        described = jobs_in(rule["annotations"]["description"])
+        assert described <= scrape_jobs() & pod_monitor_jobs(), rule["alert"]
 
 
 def test_the_dashboard_queries_only_registered_metrics() -> None:
@@ -102,18 +140,40 @@ def settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Setti
     return load_settings()
 
 
-@pytest.mark.parametrize("service", ["topics", "worker-1", "worker-2"])
-def test_compose_environments_load_as_settings(
-    service: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    env = load_yaml(COMPOSE)["services"][service]["environment"]
-    settings = settings_from({k: str(v) for k, v in env.items()}, monkeypatch)
-    assert settings.bootstrap_servers == "kafka:19092"
-    assert settings.embedded_broker == "never"
+def interpolate(value: str, host: dict[str, str]) -> str:
+    """Compose's `${NAME:-default}` interpolation from the host's environment."""
+    return re.sub(r"\$\{([A-Z0-9_]+):-([^}]*)\}", lambda m: host.get(m.group(1), m.group(2)), value)
 
 
 @pytest.mark.parametrize(
-    ("kind", "name"), [("StatefulSet", "warmhandoff-worker"), ("Job", "warmhandoff-topics")]
+    "service", ["topics", "worker-1", "worker-2", "router", "sink", "sink-webhook"]
+)
+def test_compose_environments_load_as_settings(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definition = load_yaml(COMPOSE)["services"][service]
+    host = {
+        "WARMHANDOFF_SINK_WEBHOOK_URL": "https://crm.example.com/hooks/warmhandoff",
+        "WARMHANDOFF_SINK_WEBHOOK_SECRET": "from-the-host",
+    }
+    env = {k: interpolate(str(v), host) for k, v in definition["environment"].items()}
+    settings = settings_from(env, monkeypatch)
+    assert settings.bootstrap_servers == "kafka:19092"
+    assert settings.embedded_broker == "never"
+    command = definition.get("command", [])
+    if command[:1] == ["sink"]:
+        # The sink kind the service runs finds every setting it needs.
+        assert build_sink(command[1], settings).kind == command[1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("StatefulSet", "warmhandoff-worker"),
+        ("Deployment", "warmhandoff-router"),
+        ("Deployment", "warmhandoff-sink-webhook"),
+        ("Job", "warmhandoff-topics"),
+    ],
 )
 def test_kubernetes_environments_load_as_settings(
     kind: str, name: str, monkeypatch: pytest.MonkeyPatch
@@ -128,3 +188,5 @@ def test_kubernetes_environments_load_as_settings(
     settings = settings_from(env, monkeypatch)
     assert settings.security_protocol.startswith("SASL_")
     assert settings.sasl_password is not None
+    if container["args"][:1] == ["sink"]:
+        assert build_sink(container["args"][1], settings).kind == container["args"][1]
