@@ -4,13 +4,16 @@ Replaces, in this order, with typed placeholders:
 
 - `[EMAIL]` e-mail addresses;
 - `[IBAN]` IBANs whose length matches their country and whose mod-97 checksum holds;
-- `[CARD]` payment card numbers: 13 to 19 digits, grouped by spaces or dashes or not at all,
-  that pass the Luhn check; also when read out as digit words ("four one one one ...", in
+- `[CARD]` payment card numbers: 13 to 19 digits that pass the Luhn check, typed without
+  separators or grouped as cards are (4-4-4-4, 4-6-5; order and tracking numbers group
+  otherwise); also when read out as digit words ("four one one one ...", in
   English, Spanish, French, German, Portuguese and Italian, mixed with digits, with "oh" for
   zero and "double"/"triple");
 - `[CVV]` 3 or 4 digits right after "CVV", "CVC", "security code" and their translations;
 - `[NATIONAL_ID]` US social security numbers, UK national insurance numbers, Spanish DNI/NIE
-  (check letter verified) and Brazilian CPF (check digits verified);
+  (check letter verified), Brazilian CPF (check digits verified) and French NIR ("INSEE",
+  key verified);
+- `[EXPIRY]` a card's expiry date next to a word that says so ("exp 10/28", "valid thru");
 - `[PHONE]` phone numbers, found by `phonenumbers.PhoneNumberMatcher` (numbers with a "+"
   country code in any region, others in the given default region).
 
@@ -34,6 +37,7 @@ DEFAULT_REGION = "US"
 CARD = "[CARD]"
 CVV = "[CVV]"
 EMAIL = "[EMAIL]"
+EXPIRY = "[EXPIRY]"
 IBAN = "[IBAN]"
 NATIONAL_ID = "[NATIONAL_ID]"
 PHONE = "[PHONE]"
@@ -62,8 +66,12 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _card_windows(groups: list[tuple[int, int, str]]) -> Iterator[tuple[int, int]]:
-    """Yield (start, end) of the longest Luhn-valid runs of whole groups, left to right."""
+def _card_windows(
+    groups: list[tuple[int, int, str]],
+    accept: Callable[[list[tuple[int, int, str]], int, int], bool] | None = None,
+) -> Iterator[tuple[int, int]]:
+    """Yield (start, end) of the longest Luhn-valid runs of whole groups, left to right
+    (only runs `accept` takes, when given)."""
     i = 0
     while i < len(groups):
         # Grow the window while it can still be a card (bounded: at most 19 digits).
@@ -76,12 +84,33 @@ def _card_windows(groups: list[tuple[int, int, str]]) -> Iterator[tuple[int, int
             ends.append((j, digits))
         for j, candidate in reversed(ends):
             # A run of one repeated digit ("0000 0000 0000 0") passes Luhn but is no card.
-            if len(candidate) >= _CARD_MIN and len(set(candidate)) > 1 and _luhn(candidate):
+            if (
+                len(candidate) >= _CARD_MIN
+                and len(set(candidate)) > 1
+                and _luhn(candidate)
+                and (accept is None or accept(groups, groups[i][0], groups[j][1]))
+            ):
                 yield groups[i][0], groups[j][1]
                 i = j + 1
                 break
         else:
             i += 1
+
+
+# How people type a card when they group it: in fours (the last group shorter for 13-19
+# digits), or the 4-6-5 / 4-6-4 of American Express and Diners. Order numbers group otherwise
+# ("248-2389691-2598939") and hold Luhn-valid runs by chance: one in ten. A run of fours longer
+# than a card (a tracking number) is still redacted: a card followed by its expiry date
+# ("4111 1111 1111 1111 1228") looks the same, and leaking a card costs more.
+_AMEX_DINERS = frozenset({(4, 6, 5), (4, 6, 4)})
+
+
+def _typed_like_a_card(groups: list[tuple[int, int, str]], start: int, end: int) -> bool:
+    """Whether the groups of a Luhn window are grouped the way cards are typed."""
+    inside = [len(d) for s, e, d in groups if s >= start and e <= end]
+    if len(inside) == 1 or tuple(inside) in _AMEX_DINERS:
+        return True  # typed without separators, or as American Express / Diners
+    return all(size == 4 for size in inside[:-1]) and 1 <= inside[-1] <= 4
 
 
 def _card_spans(text: str) -> list[tuple[int, int]]:
@@ -92,7 +121,7 @@ def _card_spans(text: str) -> list[tuple[int, int]]:
             (base + g.start(), base + g.end(), g.group())
             for g in _DIGIT_GROUP.finditer(run.group())
         ]
-        spans.extend(_card_windows(groups))
+        spans.extend(_card_windows(groups, _typed_like_a_card))
     return spans
 
 
@@ -167,7 +196,9 @@ _CVV = re.compile(
     r"(?i)\b(?:cvv2?|cvc2?|csc|cvn|card\s+verification(?:\s+(?:value|code|number))?"
     r"|security\s+(?:code|number)|c[oó]digo\s+de\s+seguridad|code\s+de\s+s[eé]curit[eé]"
     r"|cryptogramme|pr[uü]fnummer|sicherheitscode|codice\s+di\s+sicurezza"
-    r"|c[oó]digo\s+de\s+seguran[cç]a)\b[^0-9\n]{0,20}?(?<![0-9])([0-9]{3,4})(?![0-9])"
+    r"|c[oó]digo\s+de\s+seguran[cç]a"
+    r"|(?:digits|numbers?|code)\s+on\s+the\s+back(?:\s+of\s+(?:the|my)\s+card)?)"
+    r"\b[^0-9\n]{0,20}?(?<![0-9])([0-9]{3,4})(?![0-9])"
     r"|(?<![0-9])([0-9]{3,4})(?![0-9])\s+(?:is|was)\s+(?:my|the)\s+(?:cvv|cvc"
     r"|security\s+code)\b"
 )
@@ -183,6 +214,24 @@ _NINO = re.compile(
 )
 _DNI = re.compile(r"(?i)\b(?:([xyz])[ -]?)?([0-9]{7,8})[ -]?([a-z])\b")
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+# French social security number (NIR / "numéro INSEE"): sex, year, month, department (2A/2B
+# in Corsica), commune, order, and a two-digit key that `_insee_valid` checks.
+_INSEE = re.compile(
+    r"(?i)(?<![0-9])([12])[ .]?([0-9]{2})[ .]?(0[1-9]|1[0-2]|[2-9][0-9])[ .]?([0-9]{2}|2[ab])"
+    r"[ .]?([0-9]{3})[ .]?([0-9]{3})[ .]?([0-9]{2})(?![0-9])"
+)
+# A card's expiry date, only next to a word that says so ("exp 10/28", "valid thru 10/2028",
+# "caduca 03/27"): a bare "10/28" is as likely any date.
+_EXPIRY = re.compile(
+    r"(?i)\b(?:exp(?:iry|ires|iration)?(?:\s+date)?|valid\s+(?:thru|through|until|till)"
+    r"|good\s+thru|vence|vencimiento|caduca|caducidad|expira(?:tion|ción|cion)?"
+    r"|date\s+d'expiration|g[uü]ltig\s+bis|ablaufdatum|scadenza|validade)\b[^0-9\n]{0,12}?"
+    r"(?<![0-9])((?:0?[1-9]|1[0-2])\s?[/\-.]\s?(?:20)?[0-9]{2})(?![0-9])"
+)
+_EXPIRY_WORDS = (
+    "exp", "valid", "thru", "venc", "caduc", "expira", "gultig", "gültig", "ablauf", "scadenza",
+    "validade",
+)  # fmt: skip
 _CPF = re.compile(r"(?<![0-9.\-])([0-9]{3})\.?([0-9]{3})\.?([0-9]{3})-?([0-9]{2})(?![0-9.\-])")
 _IBAN = re.compile(r"(?i)\b[a-z]{2}[0-9]{2}(?:[ ]?[a-z0-9]){11,32}")
 # IBAN length by country (ISO 13616 registry, common countries).
@@ -205,6 +254,13 @@ def _dni_valid(match: re.Match[str]) -> bool:
     elif len(number) != 8:
         return False
     return _DNI_LETTERS[int(number) % 23] == letter
+
+
+def _insee_valid(match: re.Match[str]) -> bool:
+    department = match.group(4).upper().replace("2A", "19").replace("2B", "18")
+    body = match.group(1) + match.group(2) + match.group(3) + department
+    body += match.group(5) + match.group(6)
+    return 97 - int(body) % 97 == int(match.group(7))
 
 
 def _cpf_valid(match: re.Match[str]) -> bool:
@@ -325,10 +381,13 @@ _NUMBERED: tuple[
     (_NINO, NATIONAL_ID, None, 6, 2),
     (_DNI, NATIONAL_ID, _dni_valid, 7, 7),
     (_CPF, NATIONAL_ID, _cpf_valid, 11, 3),
+    (_INSEE, NATIONAL_ID, _insee_valid, 13, 1),
+    (_EXPIRY, EXPIRY, None, 3, 1),
 )
 _PHONE_DIGITS = 7
 # Words one of which every `_CVV` match holds, as they appear in lowercased ASCII text.
 _CVV_WORDS = (
+    "on the back",
     "cvv",
     "cvc",
     "csc",
@@ -351,6 +410,13 @@ def _may_hold_cvv(text: str) -> bool:
         return True
     lowered = text.lower()
     return any(word in lowered for word in _CVV_WORDS)
+
+
+def _may_hold_expiry(text: str) -> bool:
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in _EXPIRY_WORDS)
 
 
 def redact(text: str, region: str = DEFAULT_REGION) -> tuple[str, int]:
@@ -379,6 +445,8 @@ def redact(text: str, region: str = DEFAULT_REGION) -> tuple[str, int]:
     longest = max(map(len, runs))
     for pattern, placeholder, valid, least, run in _NUMBERED:
         if digits < least or longest < run or (pattern is _CVV and not _may_hold_cvv(text)):
+            continue
+        if pattern is _EXPIRY and not _may_hold_expiry(text):
             continue
         text, n = _replace_matches(text, pattern, placeholder, valid)
         total += n
