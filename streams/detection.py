@@ -81,9 +81,9 @@ def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Si
     # Attachment names and links, and the bot's failure details, are free text written by
     # customers and back ends: redacted like the turn's text before anything keeps them.
     for att in turn.attachments:
-        name, found = redact(att.name, region)
+        name, in_name = redact(att.name, region)
         url, in_url = redact(att.url, region) if att.url else (None, 0)
-        state.redactions += found + in_url
+        state.redactions += in_name + in_url
         remember(
             state.attachments, {"name": name, "content_type": att.content_type, "url": url}, 10
         )
