@@ -13,7 +13,9 @@ consumes every partition (its own consumer group); redelivered requests and stal
 change nothing (`Centre`), lifecycle events are deduplicated by `event_id`, and every output
 id is a uuid5 of what it names. State is in memory: a restarted router starts from the
 committed offsets with an empty desk and rebuilds it as presence and requests arrive (a
-compacted presence topic read from the start would restore agents at once; not done yet).
+compacted presence topic, read from the start on every start, restores the agents at once;
+handoffs that were waiting come back when the lifecycle re-publishes a request not accepted
+in time).
 
 `RouterCore` is the pure part (tested directly); `run_router` is the thin aiokafka loop.
 """
@@ -238,14 +240,35 @@ async def run_router(settings: Any, *, clock: Clock = _now, tick_seconds: float 
         topics.name("agent.presence"): (AgentPresence, core.presence),
     }
     kwargs = aiokafka_kwargs(settings)
-    # A new router group starts from the beginning: presence and requests published before
-    # it joined are the desk's state.
+    presence_topic = topics.name("agent.presence")
+    # Requests and events resume from the group's committed offsets (a new group starts from
+    # the beginning). Presence is read from the beginning on every start, without a group:
+    # the topic is compacted to each agent's latest state, so a restarted router knows the
+    # whole desk at once. Handoffs that were waiting when it stopped come back through the
+    # lifecycle's accept deadline, which re-publishes a request nobody accepted.
     consumer = AIOKafkaConsumer(
-        *inputs, **kwargs, group_id=f"{settings.app_id}-router", auto_offset_reset="earliest"
+        *(t for t in inputs if t != presence_topic),
+        **kwargs,
+        group_id=f"{settings.app_id}-router",
+        auto_offset_reset="earliest",
+    )
+    presence_consumer = AIOKafkaConsumer(
+        presence_topic, **kwargs, group_id=None, auto_offset_reset="earliest"
     )
     producer = AIOKafkaProducer(**kwargs)
     await consumer.start()
+    await presence_consumer.start()
     await producer.start()
+    records: asyncio.Queue[Any] = asyncio.Queue(maxsize=1000)
+
+    async def feed(source: AIOKafkaConsumer) -> None:
+        try:
+            async for msg in source:
+                await records.put(msg)
+        except Exception as exc:  # noqa: BLE001 - not swallowed: the main loop raises it
+            await records.put(exc)
+
+    feeders = [asyncio.create_task(feed(c)) for c in (consumer, presence_consumer)]
 
     async def publish(out: Outputs) -> None:
         observe_health(out.health)
@@ -276,7 +299,10 @@ async def run_router(settings: Any, *, clock: Clock = _now, tick_seconds: float 
 
     ticker = asyncio.create_task(ticks())
     try:
-        async for msg in consumer:
+        while True:
+            msg = await records.get()
+            if isinstance(msg, Exception):
+                raise msg
             model, handle = inputs[msg.topic]
             try:
                 record: BaseModel = decode(msg.value, model, max_bytes=settings.max_turn_bytes)
@@ -314,5 +340,8 @@ async def run_router(settings: Any, *, clock: Clock = _now, tick_seconds: float 
             await publish(out)
     finally:
         ticker.cancel()
+        for feeder in feeders:
+            feeder.cancel()
         await producer.stop()
+        await presence_consumer.stop()
         await consumer.stop()
