@@ -79,3 +79,63 @@ async def test_router_process_routes_and_stops_cleanly(
         code = proc.wait(timeout=30)
         log.close()
     assert code == 0, (tmp_path / "router.log").read_text()[-2000:]
+
+
+async def test_a_restarted_router_still_knows_the_agents(
+    deployment: Deployment, tmp_path: Any
+) -> None:
+    """Presence is compacted and re-read on every start: the desk survives a restart."""
+    dep = deployment
+    port = free_port()
+    env = {
+        **os.environ,
+        "WARMHANDOFF_BOOTSTRAP_SERVERS": dep.settings.bootstrap_servers,
+        "WARMHANDOFF_TOPIC_PREFIX": dep.settings.topic_prefix,
+        "WARMHANDOFF_APP_ID": dep.settings.app_id,
+        "WARMHANDOFF_WEB_PORT": str(port),
+        "WARMHANDOFF_LOG_FORMAT": "json",
+    }
+    producer = AIOKafkaProducer(**aiokafka_kwargs(dep.settings))
+    await producer.start()
+    try:
+        with (tmp_path / "router-1.log").open("wb") as log:
+            first = spawn(env, log)
+            await wait_for_status(port, "/readyz", 200, within=60)
+            now = datetime.now(UTC)
+            agent = presence("agent-7", ts=now, skills={"customer_care": 5})
+            t = dep.topics
+            await producer.send_and_wait(t.name("agent.presence"), encode(agent), key=b"agent-7")
+            # The first router reads it (it offers the first handoff to that agent)...
+            warmup = request("h-before", created=now, skills=("customer_care",))
+            await producer.send_and_wait(
+                t.name("handoff.requests"), encode(warmup), key=warmup.conversation_id.encode()
+            )
+
+            def offered_to(hid: str) -> Any:
+                return lambda found: any(
+                    e["source"] == SOURCE and e["handoff_id"] == hid and e["type"] == "offered"
+                    for e in found["handoff.events"]
+                )
+
+            assert offered_to("h-before")(
+                await read(dep, ["handoff.events"], offered_to("h-before"), 60)
+            )
+            first.send_signal(signal.SIGTERM)
+            assert first.wait(timeout=30) == 0
+        # ...then stops. Its group has committed past the presence record.
+        with (tmp_path / "router-2.log").open("wb") as log:
+            second = spawn(env, log)
+            try:
+                await wait_for_status(port, "/readyz", 200, within=60)
+                # The agent finished the first chat and is free again: no new presence sent.
+                fresh = request("h-after", created=datetime.now(UTC), skills=("customer_care",))
+                await producer.send_and_wait(
+                    t.name("handoff.requests"), encode(fresh), key=fresh.conversation_id.encode()
+                )
+                found = await read(dep, ["handoff.events"], offered_to("h-after"), 60)
+                assert offered_to("h-after")(found), found
+            finally:
+                second.send_signal(signal.SIGTERM)
+                assert second.wait(timeout=30) == 0
+    finally:
+        await producer.stop()
