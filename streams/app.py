@@ -40,13 +40,17 @@ from typing import Any
 
 import faust
 import structlog
+from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
 from . import lifecycle, metrics, transport
 from .codec import Rejected, dead_letter, decode, decode_turn, encode
 from .conversation import ConversationState
+from .learning.features import features
+from .learning.runner import REFRESH_SECONDS, latest_snapshot
+from .learning.scorer import MIN_EXAMPLES, LinearScorer, SnapshotError
 from .lifecycle import Outcome, Timeouts
-from .models import Action, HandoffEvent, Turn
+from .models import Action, HandoffEvent, Signals, Turn
 from .pipeline import StepResult, expire_gather, new_state, process_turn
 from .policy.model import Policy
 from .settings import Settings, faust_broker_settings
@@ -191,6 +195,12 @@ class Pipeline:
         )
         self.app.timer(settings.timer_interval_seconds)(self._tick_overdue)
         self.app.timer(LAG_INTERVAL_S)(self._measure_lag)
+        # The learned trigger's model (streams/learning): restored from `learning.model` once
+        # the worker is ready and refreshed periodically; until then turns are not scored.
+        self.learned: LinearScorer | None = None
+        if policy.triggers.learned.enabled:
+            self.app.task(self._refresh_learned)
+            self.app.timer(REFRESH_SECONDS)(self._refresh_learned)
         self.joined = False
         # mode types receivers with a positional-only sender; this one takes it by position too.
         self.app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]
@@ -270,7 +280,14 @@ class Pipeline:
         state = ConversationState.loads(raw) if raw else new_state(turn.conversation_id)
         had_deadline = state.pending is not None or state.handoff_deadline is not None
         started = time.perf_counter()
-        result = process_turn(state, turn, self.policy, now=now, timeouts=self.timeouts)
+        result = process_turn(
+            state,
+            turn,
+            self.policy,
+            now=now,
+            timeouts=self.timeouts,
+            scorer=self._score if self.learned is not None else None,
+        )
         self._pipeline_seconds.observe(time.perf_counter() - started)
         if result is None:
             metrics.TURNS_REPLAYED.inc()
@@ -281,6 +298,27 @@ class Pipeline:
         self._publish_seconds.observe(time.perf_counter() - started)
         metrics.observe_step(result, self.clock())
         return result
+
+    def _score(self, signals: Signals, state: ConversationState) -> float:
+        """The learned model's score of a turn (a dot product: a few microseconds)."""
+        assert self.learned is not None
+        return self.learned.score(features(signals, state))
+
+    async def _refresh_learned(self) -> None:
+        """Load the newest learned-model snapshot; keep the current one on any failure."""
+        try:
+            data = await latest_snapshot(self.settings, self.topics)
+            if data is None:
+                return
+            scorer = LinearScorer.from_snapshot(data)
+        except (SnapshotError, KafkaError, OSError) as exc:
+            log.warning("learned.refresh_failed", error=str(exc)[:200])
+            return
+        if scorer.examples < MIN_EXAMPLES:
+            return  # too young to score anything
+        if self.learned is None or self.learned.version != scorer.version:
+            log.info("learned.loaded", version=scorer.version, examples=scorer.examples)
+        self.learned = scorer
 
     async def _publish_then_save(
         self, key: bytes, result: StepResult, state: ConversationState, had_deadline: bool

@@ -98,6 +98,12 @@ def _cmd_router(args: argparse.Namespace) -> int:
     return run_router_process(_settings(args))
 
 
+def _cmd_learner(args: argparse.Namespace) -> int:
+    from .learning.runner import run_learner
+
+    return run_learner(_settings(args))
+
+
 def _cmd_sink(args: argparse.Namespace) -> int:
     from .sinks.runner import run_sink
 
@@ -386,6 +392,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
     p.add_argument("--policy", type=Path, help="policy file (default: the packaged policy)")
     p.set_defaults(handler=_cmd_router)
+
+    p = sub.add_parser(
+        "learner",
+        help="label decisions with their outcomes, learn the learned trigger, publish its model",
+    )
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
+    p.set_defaults(handler=_cmd_learner)
 
     p = sub.add_parser("sink", help="deliver handoff requests to a CRM (README, Sinks)")
     ssub = p.add_subparsers(title="sink kinds", metavar="KIND", dest="kind", required=True)

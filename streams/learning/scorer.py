@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 SNAPSHOT_FORMAT = "warmhandoff.learned.logreg/1"
+MIN_EXAMPLES = 200  # turns a model must have learned before a worker uses its scores
 
 
 class SnapshotError(ValueError):

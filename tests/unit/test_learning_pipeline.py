@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -80,3 +81,47 @@ def test_a_low_score_holds_back_soft_triggers_but_never_a_mandatory_one(policy: 
     kept = process_turn(new_state("c-2"), turn(0, ask), active, now=T0, scorer=constant(0.0))
     assert kept is not None and kept.decision is not None
     assert kept.decision.action in (Action.escalate, Action.gather)
+
+
+async def test_the_worker_records_the_learned_score_of_a_loaded_model(tmp_path: Any) -> None:
+    import orjson
+
+    from warmhandoff.streams.app import Pipeline
+    from warmhandoff.streams.learning.model import LearnedModel
+    from warmhandoff.streams.learning.scorer import LinearScorer
+    from warmhandoff.streams.models import LearnedModelSnapshot
+    from warmhandoff.streams.settings import Settings
+    from warmhandoff.streams.topics import load_topics
+
+    model = LearnedModel()
+    for i in range(50):
+        model.learn({"sentiment": -0.1 * (i % 10), "human_request": float(i % 2)}, i % 2 == 1)
+    snapshot = model.snapshot(version="v1")
+    LearnedModelSnapshot.model_validate(orjson.loads(snapshot))  # the topic's schema
+
+    sent: list[tuple[str, bytes]] = []
+
+    async def sender(topic: str, key: bytes | None, value: bytes) -> Any:
+        sent.append((topic, value))
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
+
+    settings = Settings(store="memory://", data_dir=tmp_path, web_port=0, app_id="stage")
+    topics = load_topics(prefix="st.", app_id="stage")
+    pipeline = Pipeline(settings, topics, load_policy(), sender=sender)
+    pipeline.app.finalize()
+    pipeline.app.flow_control.resume()
+
+    def decisions() -> list[dict[str, Any]]:
+        return [orjson.loads(v) for t, v in sent if t.endswith("escalation.decisions")]
+
+    async with pipeline.turns_agent.test_context() as agent:
+        await agent.put(key=b"c-1", value=turn(0, "where is my order?").model_dump_json().encode())
+        assert decisions()[-1].get("learned_score") is None  # no model loaded yet
+        pipeline.learned = LinearScorer.from_snapshot(snapshot)
+        await agent.put(
+            key=b"c-1", value=turn(1, "it was due on Monday").model_dump_json().encode()
+        )
+    score = decisions()[-1]["learned_score"]
+    assert isinstance(score, float) and 0.0 <= score <= 1.0

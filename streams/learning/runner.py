@@ -1,0 +1,238 @@
+"""`warmhandoff learner`: learn from outcomes as they stream in, publish the model.
+
+Inputs: `escalation.decisions` and `handoff.events` (key conversation_id), consumer group
+`<app id>-learner`. Outputs: `learning.examples` (key conversation_id, deterministic
+`example_id`) and `learning.model` (compacted, key "learned": the model snapshot as JSON).
+One learner process runs per deployment (it owns one model); `Learner` (learner.py) holds
+the logic.
+
+Restart safety: at start the learner restores the latest snapshot, and it commits its input
+offsets only after a snapshot is acknowledged, so the model and the offsets move together.
+Episodes still open in memory at a crash or restart are lost, not double-learned (their
+decisions are behind the committed offsets): at most the conversations open at that time go
+unlabelled. Workers read the latest snapshot at start and every `REFRESH_SECONDS`
+(`latest_snapshot`, no consumer group: every worker reads the one partition).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter, Gauge
+
+from ..broker import broker_answers
+from ..codec import Rejected, decode, encode
+from ..errors import WarmhandoffError
+from ..logs import configure_logging
+from ..models import Decision, HandoffEvent, LearningExample
+from ..settings import Settings, aiokafka_kwargs
+from ..topics import Topics, check_topics, one_line, topics_for
+from .learner import Learner
+from .model import LearnedModel
+from .scorer import SnapshotError
+
+log = structlog.get_logger(__name__)
+
+SNAPSHOT_KEY = b"learned"
+REFRESH_SECONDS = 60.0  # how often a worker looks for a newer snapshot
+SNAPSHOT_SECONDS = 60.0  # how often the learner publishes one (when it learned anything)
+EXPIRE_SECONDS = 30.0
+MAX_BYTES = 1_000_000
+
+EXAMPLES = Counter(
+    "warmhandoff_learning_examples_total", "Labelled examples produced, by label", ["label"]
+)
+MODEL_EXAMPLES = Gauge(
+    "warmhandoff_learning_model_examples", "Turns the published learned model has learned"
+)
+OPEN_EPISODES = Gauge(
+    "warmhandoff_learning_open_episodes", "Conversations waiting for their outcome label"
+)
+
+
+def utc_now() -> datetime:
+    """The wall clock, tz-aware."""
+    return datetime.now(UTC)
+
+
+async def latest_snapshot(
+    settings: Settings, topics: Topics, *, timeout_s: float = 5.0
+) -> bytes | None:
+    """The newest record on `learning.model`, or None when there is none yet."""
+    consumer = AIOKafkaConsumer(**aiokafka_kwargs(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topics.name("learning.model"), 0)
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        if end == 0:
+            return None
+        consumer.seek(tp, end - 1)
+        batch = await consumer.getmany(tp, timeout_ms=int(timeout_s * 1000))
+        records = batch.get(tp, [])
+        return records[-1].value if records else None
+    finally:
+        await consumer.stop()
+
+
+class LearnerProcess:
+    """The consume → learn → publish loop around `Learner`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topics: Topics,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        snapshot_seconds: float = SNAPSHOT_SECONDS,
+        expire_seconds: float = EXPIRE_SECONDS,
+    ) -> None:
+        self.settings, self.topics, self.clock = settings, topics, clock
+        self.snapshot_seconds, self.expire_seconds = snapshot_seconds, expire_seconds
+        self.consumed = 0  # input records applied
+        self.produced = 0  # examples sent to learning.examples
+        self.progress = asyncio.Condition()  # notified after every batch (`wait_until`)
+        self.group_id = f"{topics.faust_app_id}-learner"
+        self._stop = asyncio.Event()
+        self.learner = Learner(LearnedModel())
+        self._published = -1
+
+    def stop(self) -> None:
+        """Finish the batch in flight, publish a snapshot, commit, return."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Restore, then consume until `stop()`."""
+        found = await latest_snapshot(self.settings, self.topics)
+        if found is not None:
+            try:
+                self.learner.model = LearnedModel.restore(found)
+                self._published = self.learner.model.examples
+                log.info("learner.restored", examples=self.learner.model.examples)
+            except SnapshotError as exc:
+                log.warning("learner.snapshot_unreadable", error=str(exc))
+        producer = AIOKafkaProducer(
+            **aiokafka_kwargs(self.settings), acks="all", client_id=f"{self.group_id}-producer"
+        )
+        consumer = AIOKafkaConsumer(
+            **aiokafka_kwargs(self.settings),
+            group_id=self.group_id,
+            client_id=f"{self.group_id}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            # The group forms in a few seconds instead of ~30 on the embedded broker.
+            rebalance_timeout_ms=int(self.settings.rebalance_timeout_seconds * 1000),
+        )
+        names = {self.topics.name("escalation.decisions"): "decision"}
+        names[self.topics.name("handoff.events")] = "event"
+        consumer.subscribe(list(names))
+        await producer.start()
+        try:
+            await consumer.start()
+            try:
+                await self._loop(consumer, producer, names)
+            finally:
+                await consumer.stop()
+        finally:
+            await producer.stop()
+
+    async def _loop(
+        self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, names: dict[str, str]
+    ) -> None:
+        last_snapshot = last_expire = time.monotonic()
+        while True:
+            stopping = self._stop.is_set()
+            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+            examples: list[LearningExample] = []
+            for records in batches.values():
+                for record in records:
+                    examples.extend(self._apply(names[record.topic], record.value))
+                    self.consumed += 1
+            now = time.monotonic()
+            if now - last_expire >= self.expire_seconds or stopping:
+                examples.extend(self.learner.expire(self.clock()))
+                last_expire = now
+            for example in examples:
+                EXAMPLES.labels(example.label).inc()
+                self.produced += 1
+                await producer.send(
+                    self.topics.name("learning.examples"),
+                    encode(example),
+                    key=example.conversation_id.encode(),
+                )
+            OPEN_EPISODES.set(len(self.learner.episodes))
+            async with self.progress:
+                self.progress.notify_all()
+            if now - last_snapshot >= self.snapshot_seconds or stopping:
+                await self._snapshot(producer)
+                await consumer.commit()
+                last_snapshot = now
+            if stopping:
+                return
+
+    async def wait_until(self, condition: Callable[[], bool]) -> None:
+        """Return once `condition()` holds after a batch (callers bound it with a timeout)."""
+        async with self.progress:
+            await self.progress.wait_for(condition)
+
+    def _apply(self, kind: str, raw: bytes | None) -> list[LearningExample]:
+        try:
+            if kind == "decision":
+                self.learner.on_decision(decode(raw, Decision, max_bytes=MAX_BYTES))
+                return []
+            event = decode(raw, HandoffEvent, max_bytes=MAX_BYTES)
+        except Rejected as rejected:
+            # Producers (the worker, sinks) already dead-letter bad input: count and skip.
+            log.warning("learner.record_rejected", kind=kind, reason=rejected.reason)
+            return []
+        return self.learner.on_event(event, self.clock())
+
+    async def _snapshot(self, producer: AIOKafkaProducer) -> None:
+        model = self.learner.model
+        if model.examples == self._published:
+            return
+        version = f"{self.clock().strftime('%Y%m%dT%H%M%SZ')}-n{model.examples}"
+        await (
+            await producer.send(
+                self.topics.name("learning.model"),
+                model.snapshot(version=version),
+                key=SNAPSHOT_KEY,
+            )
+        )
+        self._published = model.examples
+        MODEL_EXAMPLES.set(model.examples)
+        log.info("learner.snapshot", version=version, examples=model.examples)
+
+
+def run_learner(settings: Settings) -> int:
+    """Run the learner in the foreground until SIGTERM or SIGINT."""
+    configure_logging(settings.log_level, settings.log_format)
+    topics = topics_for(settings)
+    if not broker_answers(settings.bootstrap_servers, timeout=5.0):
+        raise WarmhandoffError(
+            f"no Kafka broker answers at {settings.bootstrap_servers}: start one with "
+            "`warmhandoff broker` or set WARMHANDOFF_BOOTSTRAP_SERVERS"
+        )
+    asyncio.run(_serve(LearnerProcess(settings, topics), settings, topics))
+    return 0
+
+
+async def _serve(process: LearnerProcess, settings: Settings, topics: Topics) -> None:
+    report = await check_topics(topics, settings)
+    if not report.ok:
+        raise WarmhandoffError(f"topics do not match topics.yaml: {one_line(report)}")
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, process.stop)
+    log.info("learner.starting", group=process.group_id)
+    try:
+        await process.run()
+    except KafkaError as exc:
+        raise WarmhandoffError(f"learner: Kafka: {exc}") from None
