@@ -43,7 +43,11 @@ NATIONAL_ID = "[NATIONAL_ID]"
 PHONE = "[PHONE]"
 
 _DIGIT = re.compile(r"[0-9]")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# Anchored at the start of a run of address characters: unanchored, a long run before an "@"
+# that is no address is rescanned from every position (quadratic: 20,000 letters, 228 ms).
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+)
 
 # --- cards ----------------------------------------------------------------------------------
 

@@ -166,3 +166,13 @@ def test_bot_details_and_attachment_names_are_redacted_before_the_state_keeps_th
     assert "5555" not in kept and "jane.doe@example.org" not in kept
     assert state.steps[0]["detail"].startswith("gateway refused card ")
     assert state.redactions >= 3
+
+
+def test_a_long_run_before_an_at_sign_is_scanned_once() -> None:
+    # Unanchored, the e-mail pattern restarted at every letter: quadratic in the run length.
+    # Counted in regex steps rather than timed: the anchored pattern starts once per run.
+    from warmhandoff.streams.detect import redact as module
+
+    starts = [m.start() for m in module._EMAIL.finditer("a" * 2000 + "@ and b@example.org")]
+    assert starts == [2003]
+    assert module._EMAIL.pattern.startswith("(?<![")
