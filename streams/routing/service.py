@@ -56,6 +56,9 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
 
 _ENDED = frozenset({HandoffEventType.resolved, HandoffEventType.handed_back})
+#: A customer's answer to a right-channel offer, as the bot reports it: a `queued` event with
+#: one of these reasons (True: they took the callback or ticket and leave the queue).
+RIGHT_CHANNEL_ANSWERS = {"callback": True, "ticket": True, "keep_waiting": False}
 _GONE = frozenset({HandoffEventType.abandoned, HandoffEventType.cancelled, HandoffEventType.failed})
 
 
@@ -101,6 +104,10 @@ class RouterCore:
             return Outputs()
         self._seen_events.append(event.event_id)
         hid = event.handoff_id
+        if event.type is HandoffEventType.queued and event.reason in RIGHT_CHANNEL_ANSWERS:
+            # The bot reports the customer's answer to a callback or ticket offer.
+            took = RIGHT_CHANNEL_ANSWERS[event.reason]
+            return self._outputs(self.centre.answer_offer(hid, took, now), now)
         if event.type is HandoffEventType.accepted and event.agent_id:
             self._started[hid] = (event.agent_id, event.queue or "", event.ts)
             return Outputs()

@@ -112,3 +112,20 @@ def test_a_long_wait_offers_the_right_channel_to_the_customer() -> None:
     (offer,) = [d for d in out.directives if "call you back" in d.message]
     assert offer.handoff_id == "h1" and "longer than usual" in offer.message
     assert [c for c in router.centre.waiting.values() if c.offered]
+
+
+def test_the_customer_taking_a_callback_leaves_the_queue() -> None:
+    router = core()
+    router.request(request("h1"), T0)  # nobody on shift: h1 waits
+    assert "h1" in router.centre.waiting
+    declined = event(HandoffEventType.queued, "h1", 5, reason="keep_waiting")
+    router.event(declined, T0 + timedelta(seconds=5))
+    assert "h1" in router.centre.waiting
+    took = event(HandoffEventType.queued, "h1", 9, reason="callback")
+    router.event(took, T0 + timedelta(seconds=9))
+    assert "h1" not in router.centre.waiting
+    # An ordinary re-queue (another queue) is not an answer to an offer.
+    router.request(request("h2"), T0 + timedelta(seconds=10))
+    moved = event(HandoffEventType.queued, "h2", 11, reason="rerouted_not_accepted")
+    router.event(moved, T0 + timedelta(seconds=11))
+    assert "h2" in router.centre.waiting
