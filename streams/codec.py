@@ -66,11 +66,16 @@ def decode(raw: bytes | None, model: type[M], *, max_bytes: int) -> M:
         decoded = model.model_validate(data)
     except ValidationError as exc:
         raise Rejected("invalid", describe_errors(exc)) from None
+    check_ts(decoded)
+    return decoded
+
+
+def check_ts(decoded: BaseModel, where: str = "") -> None:
+    """`Rejected` when a record's `ts` is outside the window every stage accepts."""
     ts = getattr(decoded, "ts", None)
     if isinstance(ts, datetime) and not EARLIEST_TS <= ts < LATEST_TS:
         window = f"{EARLIEST_TS:%Y-%m-%d} to {LATEST_TS:%Y-%m-%d}"
-        raise Rejected("invalid", f"ts: must be from {window} (UTC)")
-    return decoded
+        raise Rejected("invalid", f"{where}ts: must be from {window} (UTC)")
 
 
 def decode_turn(raw: bytes | None, *, max_bytes: int) -> Turn:

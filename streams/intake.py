@@ -35,7 +35,7 @@ from aiokafka.errors import KafkaError
 from pydantic import SecretStr, ValidationError
 
 from . import metrics
-from .codec import SUPPORTED_SCHEMA_VERSIONS, Rejected, describe_errors
+from .codec import SUPPORTED_SCHEMA_VERSIONS, Rejected, check_ts, describe_errors
 from .models import HandoffEvent
 
 log = structlog.get_logger(__name__)
@@ -131,9 +131,11 @@ def parse_events(body: bytes) -> list[HandoffEvent]:
         if version not in SUPPORTED_SCHEMA_VERSIONS:
             raise Rejected("unsupported_version", f"{where}schema_version {version!r}")
         try:
-            events.append(HandoffEvent.model_validate(item))
+            event = HandoffEvent.model_validate(item)
         except ValidationError as exc:
             raise Rejected("invalid", where + describe_errors(exc)) from None
+        check_ts(event, where)  # the worker would dead-letter it: refuse it here, with a 400
+        events.append(event)
     return events
 
 

@@ -132,11 +132,23 @@ async def test_without_valid_credentials_it_is_401(client: Any, headers: dict[st
         (orjson.dumps(event(customer_name="Ana")), "invalid", "customer_name"),
         (orjson.dumps({k: v for k, v in event().items() if k != "ts"}), "invalid", "ts"),
         (orjson.dumps(event(ts="2026-11-25T16:00:00")), "invalid", "ts"),
+        (orjson.dumps(event(ts="9999-12-31T23:59:59Z")), "invalid", "ts: must be from"),
         (orjson.dumps(event(schema_version=7)), "unsupported_version", "7"),
         (b"[]", "invalid", "1 to 100"),
         (b"[1]", "invalid", "[0] expected a JSON object"),
     ],
-    ids=["json", "type", "csat", "unknown", "missing-ts", "naive-ts", "version", "empty", "item"],
+    ids=[
+        "json",
+        "type",
+        "csat",
+        "unknown",
+        "missing-ts",
+        "naive-ts",
+        "far-ts",
+        "version",
+        "empty",
+        "item",
+    ],
 )
 async def test_malformed_events_are_400_with_the_reason(
     client: Any, body: bytes, reason: str, detail: str
