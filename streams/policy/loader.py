@@ -125,7 +125,11 @@ class _PolicyYamlLoader(yaml.SafeLoader):
 # YAML 1.1 reads `2026-12-25` as a date, and a date that does not exist (`2026-13-45`) makes
 # PyYAML raise ValueError rather than a YAML error; no policy field is a date, so dates stay
 # text (found by `python -m warmhandoff.streams.fuzz`).
-_PolicyYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+def _timestamp_as_text(loader: _PolicyYamlLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+_PolicyYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 _TAG = re.compile(r"constructor for the tag '([^']*)'")
 
