@@ -31,7 +31,9 @@ from ..broker import broker_answers
 from ..codec import Rejected, decode, encode
 from ..errors import WarmhandoffError
 from ..logs import configure_logging
+from ..metrics import REGISTRY
 from ..models import Decision, HandoffEvent, LearningExample
+from ..ops import OpsServer
 from ..settings import Settings, aiokafka_kwargs
 from ..topics import Topics, check_topics, one_line, topics_for
 from .learner import Learner
@@ -47,13 +49,20 @@ EXPIRE_SECONDS = 30.0
 MAX_BYTES = 1_000_000
 
 EXAMPLES = Counter(
-    "warmhandoff_learning_examples_total", "Labelled examples produced, by label", ["label"]
+    "warmhandoff_learning_examples_total",
+    "Labelled examples produced, by label",
+    ["label"],
+    registry=REGISTRY,
 )
 MODEL_EXAMPLES = Gauge(
-    "warmhandoff_learning_model_examples", "Turns the published learned model has learned"
+    "warmhandoff_learning_model_examples",
+    "Turns the published learned model has learned",
+    registry=REGISTRY,
 )
 OPEN_EPISODES = Gauge(
-    "warmhandoff_learning_open_episodes", "Conversations waiting for their outcome label"
+    "warmhandoff_learning_open_episodes",
+    "Conversations waiting for their outcome label",
+    registry=REGISTRY,
 )
 
 
@@ -231,8 +240,15 @@ async def _serve(process: LearnerProcess, settings: Settings, topics: Topics) ->
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, process.stop)
+    ops = None
+    if settings.web_port > 0:  # /metrics, /livez and /readyz, as a worker serves them
+        ops = OpsServer(settings.web_host, settings.web_port, lambda: None)
+        await ops.start()
     log.info("learner.starting", group=process.group_id)
     try:
         await process.run()
     except KafkaError as exc:
         raise WarmhandoffError(f"learner: Kafka: {exc}") from None
+    finally:
+        if ops is not None:
+            await ops.stop()
