@@ -53,6 +53,7 @@ from .lifecycle import Outcome, Timeouts
 from .models import Action, HandoffEvent, Signals, Turn
 from .pipeline import StepResult, expire_gather, new_state, process_turn
 from .policy.model import Policy
+from .policy_reload import RELOAD_SECONDS, PolicyWatcher
 from .settings import Settings, faust_broker_settings
 from .storage import ROCKSDB_OPTIONS
 from .topics import Topics
@@ -198,9 +199,14 @@ class Pipeline:
         # The learned trigger's model (streams/learning): restored from `learning.model` once
         # the worker is ready and refreshed periodically; until then turns are not scored.
         self.learned: LinearScorer | None = None
-        if policy.triggers.learned.enabled:
-            self.app.task(self._refresh_learned)
-            self.app.timer(REFRESH_SECONDS)(self._refresh_learned)
+        self.app.task(self._refresh_learned)
+        self.app.timer(REFRESH_SECONDS)(self._refresh_learned)
+        # A configured policy file is watched and reloaded between turns (streams/policy_reload).
+        self.policy_watcher = (
+            PolicyWatcher(settings.policy_file, policy) if settings.policy_file else None
+        )
+        if self.policy_watcher is not None:
+            self.app.timer(RELOAD_SECONDS)(self.reload_policy)
         self.joined = False
         # mode types receivers with a positional-only sender; this one takes it by position too.
         self.app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]
@@ -286,7 +292,9 @@ class Pipeline:
             self.policy,
             now=now,
             timeouts=self.timeouts,
-            scorer=self._score if self.learned is not None else None,
+            scorer=self._score
+            if self.learned is not None and self.policy.triggers.learned.enabled
+            else None,
         )
         self._pipeline_seconds.observe(time.perf_counter() - started)
         if result is None:
@@ -298,6 +306,17 @@ class Pipeline:
         self._publish_seconds.observe(time.perf_counter() - started)
         metrics.observe_step(result, self.clock())
         return result
+
+    async def reload_policy(self) -> bool:
+        """Swap in the policy file's new version if it changed and is valid (off the loop)."""
+        if self.policy_watcher is None:
+            return False
+        policy = await asyncio.to_thread(self.policy_watcher.poll)
+        if policy is None:
+            return False
+        self.policy = policy
+        self.overflow = {name: queue.overflow for name, queue in policy.queues.items()}
+        return True
 
     def _score(self, signals: Signals, state: ConversationState) -> float:
         """The learned model's score of a turn (a dot product: a few microseconds)."""
