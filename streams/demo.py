@@ -4,9 +4,11 @@ Starts the embedded broker (unless WARMHANDOFF_BOOTSTRAP_SERVERS is set), applie
 under a fresh prefix, runs one worker process, drives simulated bots (mostly ordinary
 conversations the bot handles alone, some for every trigger family), shows live progress, then
 prints a summary: escalations by trigger and by queue, one sample handoff with its bundle, and
-decision latency from turn produced to handoff produced. A simulated contact centre
-(streams/demo_desk.py) answers every handoff with delivered → accepted → resolved (or handed
-back) on `handoff.events`, so the summary also shows the bot paused and resumed.
+decision latency from turn produced to handoff produced. It also runs the live router
+(`warmhandoff router`) and a simulated contact centre (streams/demo_desk.py) whose agents the
+router routes handoffs to: delivered → offered by the router → accepted → resolved (or handed
+back) on `handoff.events`, so the summary shows customers told their place in line and wait,
+and the bot paused and resumed.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .broker import EmbeddedBroker, free_port
 from .demo_desk import SimulatedDesk
 from .errors import WarmhandoffError
 from .models import Role
+from .policy.loader import load_policy
 from .settings import Settings, aiokafka_kwargs
 from .topics import Topics, apply_topics, load_topics
 
@@ -55,6 +58,8 @@ class Tally:
     directives: Counter[str] = field(default_factory=Counter)
     deadletters: int = 0
     seen_decision_ids: set[str] = field(default_factory=set)
+    waits_told: int = 0
+    wait_sample: str = ""
 
 
 def run_demo(*, conversations: int, rate: float, seed: int) -> int:
@@ -68,6 +73,7 @@ async def _demo(*, conversations: int, rate: float, seed: int) -> int:
     explicit = os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS")
     broker: EmbeddedBroker | None = None
     worker: subprocess.Popen[bytes] | None = None
+    router: subprocess.Popen[bytes] | None = None
     started = time.monotonic()
     try:
         if explicit:
@@ -94,19 +100,23 @@ async def _demo(*, conversations: int, rate: float, seed: int) -> int:
             raise WarmhandoffError("could not apply topics.yaml")
         _say(f"{len(report.created)} topics created from topics.yaml")
         worker = _start_worker(settings, workdir)
+        router = _start_worker(settings, workdir, command="router")
         spawned = time.monotonic()
         result = await _drive(settings, topics, worker, conversations, rate, seed, spawned)
         _say(f"finished in {time.monotonic() - started:.0f} s; worker log: {workdir}/worker.log")
         return result
     finally:
-        if worker is not None:
-            _stop(worker)
+        for proc in (worker, router):
+            if proc is not None:
+                _stop(proc)
         if broker is not None:
             await broker.astop()
 
 
-def _start_worker(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:
-    """One worker process, configured entirely through the environment."""
+def _start_worker(
+    settings: Settings, workdir: Path, command: str = "worker"
+) -> subprocess.Popen[bytes]:
+    """One worker (or router) process, configured entirely through the environment."""
     env = dict(os.environ)
     env.update(
         {
@@ -118,9 +128,9 @@ def _start_worker(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:
             "WARMHANDOFF_LOG_FORMAT": "json",
         }
     )
-    log = (workdir / "worker.log").open("wb")
+    log = (workdir / f"{command}.log").open("wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "warmhandoff.streams.cli", "worker"],
+        [sys.executable, "-m", "warmhandoff.streams.cli", command],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -159,7 +169,7 @@ async def _drive(
     )
     await consumer.start()
     collector = asyncio.create_task(_collect(consumer, topics, tally))
-    desk = SimulatedDesk(settings, topics, seed=seed)
+    desk = SimulatedDesk(settings, topics, load_policy(settings.policy_file), seed=seed)
     desk_task = asyncio.create_task(desk.run())
     try:
         async with BotClient(settings, topics=topics, bot_id="demo") as client:
@@ -226,6 +236,17 @@ def _lifecycle_summary(tally: Tally, desk: SimulatedDesk) -> None:
     reported = ", ".join(f"{k} {v}" for k, v in sorted(desk.published.items()))
     print(f"desk events        {reported or 'none'} (simulated contact centre)")
     print(
+        f"router             {len(desk.accepted)} of {len(desk.seen)} handoffs routed to an "
+        f"agent ({len(desk.seen) - len(desk.accepted)} still waiting, or ticketed out of hours, "
+        "when the demo ended: handed back)"
+    )
+    print(
+        f"                   {tally.waits_told} updates told a waiting customer their place in "
+        "line and the wait"
+    )
+    if tally.wait_sample:
+        print(f'  e.g. "{tally.wait_sample}"')
+    print(
         f"bot ownership      paused {tally.directives['pause']}, "
         f"resumed {tally.directives['resume']} (handed back after resolution)"
     )
@@ -248,6 +269,9 @@ async def _collect(consumer: AIOKafkaConsumer, topics: Topics, tally: Tally) -> 
             tally.latencies_ms.append(msg.timestamp - turn_ts)
         elif msg.topic == directives:
             tally.directives[value["type"]] += 1
+            if value["type"] == "status" and value.get("position"):
+                tally.waits_told += 1  # the router's update: place in line and the wait
+                tally.wait_sample = tally.wait_sample or value["message"]
         else:
             tally.deadletters += 1
 
