@@ -13,10 +13,12 @@ web server only after table recovery, and a liveness probe must answer before th
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import SecretStr
 
 from .intake import PATH, Intake
 from .metrics import REGISTRY
@@ -29,12 +31,19 @@ class OpsServer:
     """HTTP endpoints for SREs and orchestrators."""
 
     def __init__(
-        self, host: str, port: int, readiness: Readiness, *, intake: Intake | None = None
+        self,
+        host: str,
+        port: int,
+        readiness: Readiness,
+        *,
+        intake: Intake | None = None,
+        metrics_token: SecretStr | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.readiness = readiness
         self.intake = intake
+        self._metrics_token = metrics_token.get_secret_value().encode() if metrics_token else None
         self._runner: web.AppRunner | None = None
 
     def application(self) -> web.Application:
@@ -60,6 +69,18 @@ class OpsServer:
             self._runner = None
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        if self._metrics_token is not None:
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            # Constant-time: the comparison must not reveal how much of a guess was right.
+            if not (
+                scheme.lower() == "bearer"
+                and hmac.compare_digest(given.strip().encode(), self._metrics_token)
+            ):
+                return web.Response(
+                    status=401,
+                    text="unauthorized: send Authorization: Bearer <WARMHANDOFF_METRICS_TOKEN>\n",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
         body = generate_latest(REGISTRY)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         description="a delivered handoff no human accepted in this time is re-routed to the "
         "queue's overflow, or the customer is told and it keeps waiting",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="bearer token Prometheus must send to GET /metrics (never printed); unset: "
+        "/metrics is open, so keep the ops port on the cluster network (/livez and /readyz "
+        "stay open for probes: they reveal no data)",
+    )
     intake_token: SecretStr | None = Field(
         None, description="bearer token of POST /v1/handoff-events (never printed)"
     )

@@ -82,7 +82,13 @@ def run_worker(settings: Settings) -> int:
     )
     if settings.web_port > 0:
         intake = _intake(settings, pipeline)
-        ops = OpsServer(settings.web_host, settings.web_port, pipeline.readiness, intake=intake)
+        ops = OpsServer(
+            settings.web_host,
+            settings.web_port,
+            pipeline.readiness,
+            intake=intake,
+            metrics_token=settings.metrics_token,
+        )
         loop.run_until_complete(ops.start())
         paths = "/metrics /livez /readyz" + (f" {INTAKE_PATH}" if intake else "")
         log.info("ops.listening", port=settings.web_port, paths=paths)

@@ -53,7 +53,12 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, router.cancel)
     ops = None
     if settings.web_port > 0:
-        ops = OpsServer(settings.web_host, settings.web_port, lambda: _readiness(router))
+        ops = OpsServer(
+            settings.web_host,
+            settings.web_port,
+            lambda: _readiness(router),
+            metrics_token=settings.metrics_token,
+        )
         await ops.start()
     log.info("router.starting", app_id=settings.app_id)
     try:

@@ -289,7 +289,12 @@ async def _serve(runner: SinkRunner, settings: Settings, topics: Topics) -> None
         loop.add_signal_handler(signum, runner.stop)
     ops = None
     if settings.web_port > 0:
-        ops = OpsServer(settings.web_host, settings.web_port, runner.readiness)
+        ops = OpsServer(
+            settings.web_host,
+            settings.web_port,
+            runner.readiness,
+            metrics_token=settings.metrics_token,
+        )
         await ops.start()
     try:
         await runner.sink.start()

@@ -82,3 +82,17 @@ async def test_metrics_follow_prometheus_conventions_and_count_a_handoff(client:
                 sample.labels
             )
     assert "c-m" not in body
+
+
+async def test_metrics_need_the_bearer_token_when_one_is_set() -> None:
+    from pydantic import SecretStr
+
+    server = OpsServer("127.0.0.1", 0, Ready(), metrics_token=SecretStr("s3cret-token"))
+    async with TestClient(TestServer(server.application())) as c:
+        assert (await c.get("/metrics")).status == 401
+        wrong = await c.get("/metrics", headers={"Authorization": "Bearer s3cret-tokex"})
+        assert wrong.status == 401 and "s3cret" not in await wrong.text()
+        right = await c.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+        assert right.status == 200 and "warmhandoff_" in await right.text()
+        # Probes stay open: the kubelet sends no token and they reveal no data.
+        assert (await c.get("/livez")).status == 200
