@@ -49,8 +49,9 @@ from .conversation import ConversationState
 from .learning.features import features
 from .learning.runner import REFRESH_SECONDS, latest_snapshot
 from .learning.scorer import MIN_EXAMPLES, LinearScorer, SnapshotError
+from .learning.survey import survey_directive
 from .lifecycle import Outcome, Timeouts
-from .models import Action, HandoffEvent, Signals, Turn
+from .models import Action, HandoffEvent, HandoffEventType, Signals, Turn
 from .pipeline import StepResult, expire_gather, new_state, process_turn
 from .policy.model import Policy
 from .policy_reload import RELOAD_SECONDS, PolicyWatcher
@@ -445,6 +446,11 @@ class Pipeline:
             )
             return outcome
         metrics.HANDOFF_EVENTS.labels(event.type.value).inc()
+        if event.type is HandoffEventType.resolved:
+            # After the bot takes over again: the one-question CSAT survey (issue 8).
+            seq = max(0, state.last_seq)
+            survey = survey_directive(event.conversation_id, event.handoff_id, seq, now)
+            outcome.directives.append(survey)
         if outcome.time_to_accept is not None:
             metrics.TIME_TO_ACCEPT.observe(outcome.time_to_accept)
         log.info(

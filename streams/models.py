@@ -344,6 +344,7 @@ class DirectiveType(StrEnum):
     clarify = "clarify"  # ask a clarifying question
     pause = "pause"  # stop answering: a human owns the conversation (assist mode)
     resume = "resume"  # the bot owns the conversation again
+    survey = "survey"  # ask the one-question CSAT survey; the answer comes back as a csat event
 
 
 class Directive(_Out):

@@ -89,8 +89,8 @@ async def test_escalate_accept_resolve_pause_resume_and_no_reescalation(
             await producer.send_and_wait(events, orjson.dumps(resolved), key=cid.encode())
         finally:
             await producer.stop()
-        outputs = await read_until(deployment, lambda o: "resume" in types(o, cid), within=60)
-        assert types(outputs, cid) == ["status", "pause", "resume"], deployment.logs()
+        outputs = await read_until(deployment, lambda o: "survey" in types(o, cid), within=60)
+        assert types(outputs, cid) == ["status", "pause", "resume", "survey"], deployment.logs()
         assert all(d["handoff_id"] == hid for d in outputs.directives)
 
         after = len(ANGRY)
