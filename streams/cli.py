@@ -184,9 +184,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     if not 0.0 < args.target_precision <= 1.0:
         raise WarmhandoffError("--target-precision must be in (0, 1]")
-    source = sys.stdin.buffer if args.file in (None, "-") else Path(args.file).open("rb")  # noqa: SIM115
-    with source:
-        streams = read_streams(source)
+    if args.from_topics:
+        from datetime import UTC, datetime, timedelta
+
+        from .report_topics import read_topics
+        from .topics import topics_for
+
+        if args.file is not None:
+            raise WarmhandoffError("give a FILE or --from-topics, not both")
+        settings = _settings(args)
+        since = None
+        if args.since_hours is not None:
+            since = datetime.now(UTC) - timedelta(hours=args.since_hours)
+        streams = asyncio.run(read_topics(settings, topics_for(settings), since=since))
+    else:
+        source = sys.stdin.buffer if args.file in (None, "-") else Path(args.file).open("rb")  # noqa: SIM115
+        with source:
+            streams = read_streams(source)
     report = build_report(streams, target_precision=args.target_precision)
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
@@ -485,6 +499,11 @@ def _parser() -> argparse.ArgumentParser:
         default=0.8,
         help="precision the recommended thresholds aim for (default 0.8)",
     )
+    p.add_argument("--from-topics", action="store_true", help="read the topics instead of a FILE")
+    p.add_argument(
+        "--since-hours", type=float, metavar="H", help="with --from-topics: only the last H hours"
+    )
+    p.add_argument("--bootstrap", help="with --from-topics: Kafka bootstrap servers")
     p.set_defaults(handler=_cmd_report)
 
     p = sub.add_parser("policy", help="policy tools")

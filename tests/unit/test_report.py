@@ -207,3 +207,5 @@ def test_the_cli_reads_a_dump_and_rejects_unknown_lines(
     assert "escalation_rate" in capsys.readouterr().out
     with pytest.raises(WarmhandoffError):
         read_streams([b'{"hello": 1}'])
+    assert main(["report", str(dump), "--from-topics"]) == 2
+    assert "not both" in capsys.readouterr().err
