@@ -179,6 +179,9 @@ class Learner:
             "turns_learned": len(examples),
             "positive": positive,
         }
+        outcome["customer_turns"] = ep.customer_turns
+        if ep.accepted_at is not None:
+            outcome["answer_seconds"] = (ep.accepted_at - ep.last_turn_at).total_seconds()
         if ep.accepted_at is not None and ep.resolved_at is not None:
             outcome["handle_seconds"] = (ep.resolved_at - ep.accepted_at).total_seconds()
         return LearningExample(

@@ -31,11 +31,12 @@ from ..broker import broker_answers
 from ..codec import Rejected, decode, encode
 from ..errors import WarmhandoffError
 from ..logs import configure_logging
-from ..metrics import REGISTRY
+from ..metrics import KPI, REGISTRY
 from ..models import Decision, HandoffEvent, LearningExample
 from ..ops import OpsServer
 from ..settings import Settings, aiokafka_kwargs
 from ..topics import Topics, check_topics, one_line, topics_for
+from .kpis import KpiWindow
 from .learner import Learner
 from .model import LearnedModel
 from .scorer import SnapshotError
@@ -59,6 +60,28 @@ MODEL_EXAMPLES = Gauge(
     "Turns the published learned model has learned",
     registry=REGISTRY,
 )
+KPI_GAUGES = {
+    "csat": Gauge(
+        "warmhandoff_kpi_csat_score",
+        "Mean CSAT answer (1-5) over the learner's last labelled conversations",
+        registry=REGISTRY,
+    ),
+    "handle_time_seconds": Gauge(
+        "warmhandoff_kpi_handle_time_seconds",
+        "Mean handle time (resolved less accepted) over the last labelled handoffs",
+        registry=REGISTRY,
+    ),
+    "speed_of_answer_seconds": Gauge(
+        "warmhandoff_kpi_speed_of_answer_seconds",
+        "Mean time from the escalating turn to acceptance over the last labelled handoffs",
+        registry=REGISTRY,
+    ),
+    "customer_effort_turns": Gauge(
+        "warmhandoff_kpi_customer_effort_turns",
+        "Mean customer turns up to the decision point over the last labelled conversations",
+        registry=REGISTRY,
+    ),
+}
 OPEN_EPISODES = Gauge(
     "warmhandoff_learning_open_episodes",
     "Conversations waiting for their outcome label",
@@ -111,6 +134,7 @@ class LearnerProcess:
         self.group_id = f"{topics.faust_app_id}-learner"
         self._stop = asyncio.Event()
         self.learner = Learner(LearnedModel())
+        self.kpis = KpiWindow()
         self._published = -1
 
     def stop(self) -> None:
@@ -170,6 +194,7 @@ class LearnerProcess:
                 last_expire = now
             for example in examples:
                 EXAMPLES.labels(example.label).inc()
+                self.kpis.add(example)
                 self.produced += 1
                 await producer.send(
                     self.topics.name("learning.examples"),
@@ -177,6 +202,8 @@ class LearnerProcess:
                     key=example.conversation_id.encode(),
                 )
             OPEN_EPISODES.set(len(self.learner.episodes))
+            if examples:
+                self._export_kpis()
             async with self.progress:
                 self.progress.notify_all()
             if now - last_snapshot >= self.snapshot_seconds or stopping:
@@ -185,6 +212,15 @@ class LearnerProcess:
                 last_snapshot = now
             if stopping:
                 return
+
+    def _export_kpis(self) -> None:
+        for name, value in self.kpis.values().items():
+            if value is None:
+                continue
+            if name in KPI_GAUGES:
+                KPI_GAUGES[name].set(value)
+            else:  # the ratios share the worker's `warmhandoff_kpi_ratio{kpi}`
+                KPI.labels(name).set(value)
 
     async def wait_until(self, condition: Callable[[], bool]) -> None:
         """Return once `condition()` holds after a batch (callers bound it with a timeout)."""
