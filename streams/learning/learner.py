@@ -94,18 +94,22 @@ class Learner:
         self.model = model
         self.rules = rules
         self.episodes: dict[str, Episode] = {}
+        # Events read before the decision they belong to: two topics are two streams, and
+        # nothing orders one against the other. Replayed when the decision arrives.
+        self.early: dict[str, list[HandoffEvent]] = {}
 
-    def on_decision(self, d: Decision) -> None:
-        """Add one decision's turn to its conversation's episode."""
+    def on_decision(self, d: Decision, now: datetime) -> list[LearningExample]:
+        """Add one decision's turn to its conversation's episode (and replay early events)."""
         if d.action is Action.owned:
-            return
+            return []
         ep = self.episodes.get(d.conversation_id)
         if ep is None:
             ep = self.episodes[d.conversation_id] = Episode(d.conversation_id, d.ts)
         if ep.escalated:
             if d.action is Action.escalate and d.handoff_id and ep.handoff_id is None:
                 ep.handoff_id = d.handoff_id  # a gather completed: the handoff now exists
-            return
+                return self._replay(d.conversation_id, now)
+            return []
         s = d.signals
         ep.customer_turns += s.role.value == "customer"
         ep.failed_actions += s.system_boundary is not None
@@ -124,23 +128,33 @@ class Learner:
         ep.peak_frustration = max(ep.peak_frustration, s.frustration)
         if d.action in (Action.gather, Action.escalate):
             ep.escalated, ep.handoff_id = True, d.handoff_id
+        return self._replay(d.conversation_id, now) if d.conversation_id in self.early else []
+
+    def _replay(self, conversation_id: str, now: datetime) -> list[LearningExample]:
+        out: list[LearningExample] = []
+        for event in sorted(self.early.pop(conversation_id, []), key=lambda e: e.ts):
+            out.extend(self.on_event(event, now))
+        return out
 
     def on_event(self, e: HandoffEvent, now: datetime) -> list[LearningExample]:
         """Join one lifecycle event (or survey answer); the example if it settles a label."""
         ep = self.episodes.get(e.conversation_id)
-        if ep is None:
+        is_csat = e.type is HandoffEventType.csat
+        # A contained conversation's survey answer names the conversation as its handoff.
+        contained_answer = is_csat and ep is not None and not ep.escalated
+        if ep is None or e.handoff_id != (e.conversation_id if contained_answer else ep.handoff_id):
+            self.early.setdefault(e.conversation_id, []).append(e)
             return []
-        if e.type is HandoffEventType.csat:
+        if is_csat:
             ep.csat = e.csat
-        elif ep.escalated and e.handoff_id == ep.handoff_id:
-            if e.type is HandoffEventType.accepted and ep.accepted_at is None:
-                ep.accepted_at = e.ts
-            elif e.type is HandoffEventType.resolved:
-                ep.resolved_at, ep.reason = e.ts, e.reason
-            elif e.type is HandoffEventType.handed_back:
-                ep.handed_back = True
-            elif e.type in UNSERVED:
-                ep.unserved = True
+        elif e.type is HandoffEventType.accepted and ep.accepted_at is None:
+            ep.accepted_at = e.ts
+        elif e.type is HandoffEventType.resolved:
+            ep.resolved_at, ep.reason = e.ts, e.reason
+        elif e.type is HandoffEventType.handed_back:
+            ep.handed_back = True
+        elif e.type in UNSERVED:
+            ep.unserved = True
         return self._settle(ep, now)
 
     def expire(self, now: datetime) -> list[LearningExample]:
@@ -148,6 +162,10 @@ class Learner:
         out: list[LearningExample] = []
         for ep in list(self.episodes.values()):
             out.extend(self._settle(ep, now))
+        window = self.rules.return_window
+        for cid, events in list(self.early.items()):
+            if max(e.ts for e in events) + window < now:
+                del self.early[cid]  # its decision never came (or the handoff is older)
         return out
 
     def _settle(self, ep: Episode, now: datetime) -> list[LearningExample]:

@@ -230,8 +230,8 @@ class LearnerProcess:
     def _apply(self, kind: str, raw: bytes | None) -> list[LearningExample]:
         try:
             if kind == "decision":
-                self.learner.on_decision(decode(raw, Decision, max_bytes=MAX_BYTES))
-                return []
+                decision = decode(raw, Decision, max_bytes=MAX_BYTES)
+                return self.learner.on_decision(decision, self.clock())
             event = decode(raw, HandoffEvent, max_bytes=MAX_BYTES)
         except Rejected as rejected:
             # Producers (the worker, sinks) already dead-letter bad input: count and skip.

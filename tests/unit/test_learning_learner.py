@@ -60,7 +60,7 @@ def test_the_learner_rebuilds_exactly_the_features_the_worker_scored(policy: Pol
     decisions, scored = run(policy)
     learner = Learner(LearnedModel())
     for d in decisions:
-        learner.on_decision(d)
+        learner.on_decision(d, d.ts)
     assert learner.episodes
     for cid, ep in learner.episodes.items():
         # up to the decision point, turn for turn
@@ -72,7 +72,7 @@ def test_escalations_are_labelled_from_the_lifecycle_and_learned(policy: Policy)
     model = LearnedModel()
     learner = Learner(model)
     for d in decisions:
-        learner.on_decision(d)
+        learner.on_decision(d, d.ts)
     escalations = [d for d in decisions if d.action is Action.escalate and d.handoff_id]
     first, second = escalations[0], escalations[1]
     at = first.ts + timedelta(minutes=1)
@@ -100,7 +100,7 @@ def test_contained_conversations_are_labelled_when_the_window_closes(policy: Pol
     decisions, _ = run(policy)
     learner = Learner(LearnedModel())
     for d in decisions:
-        learner.on_decision(d)
+        learner.on_decision(d, d.ts)
     contained = [cid for cid, ep in learner.episodes.items() if not ep.escalated]
     assert contained
     assert learner.expire(T0 + timedelta(hours=12)) == []
@@ -109,3 +109,48 @@ def test_contained_conversations_are_labelled_when_the_window_closes(policy: Pol
     assert all(labels[cid] == "good_containment" for cid in contained)
     again = [e.example_id for e in examples]
     assert len(set(again)) == len(again)
+
+
+def test_events_read_before_their_decisions_are_joined_when_the_decisions_arrive(
+    policy: Policy,
+) -> None:
+    decisions, _ = run(policy)
+    escalations = [d for d in decisions if d.action is Action.escalate and d.handoff_id]
+    first = escalations[0]
+    at = first.ts + timedelta(minutes=1)
+    later = first.ts + timedelta(days=1)  # past the survey wait
+    learner = Learner(LearnedModel())
+    early = [event(first, "accepted", at), event(first, "resolved", at + timedelta(minutes=30))]
+    for e in early:  # the events' topic was read first
+        assert learner.on_event(e, later) == []
+    assert set(learner.early) == {first.conversation_id}
+    found = []
+    for d in decisions:
+        found += learner.on_decision(d, later)
+    [example] = [e for e in found if e.conversation_id == first.conversation_id]
+    assert example.label == "escalation_needed" and example.outcome["handle_seconds"] == 1800.0
+    assert first.conversation_id not in learner.early
+    # Events whose decision never comes are dropped once the return window has passed.
+    stray = event(escalations[1], "accepted", at).model_copy(update={"conversation_id": "zz"})
+    learner.on_event(stray, at)
+    learner.expire(at + timedelta(hours=23))
+    assert "zz" in learner.early
+    learner.expire(at + timedelta(hours=25))
+    assert "zz" not in learner.early
+
+
+def test_a_survey_answer_joins_its_own_handoff_or_a_contained_conversation(policy: Policy) -> None:
+    decisions, _ = run(policy)
+    learner = Learner(LearnedModel())
+    for d in decisions:
+        learner.on_decision(d, d.ts)
+    contained = next(cid for cid, ep in learner.episodes.items() if not ep.escalated)
+    answer = HandoffEvent(
+        event_id="s-1", handoff_id=contained, conversation_id=contained, type="csat",  # type: ignore[arg-type]
+        ts=T0 + timedelta(minutes=5), source="bot", csat=1,
+    )  # fmt: skip
+    [example] = learner.on_event(answer, T0 + timedelta(minutes=5))
+    assert example.label == "bad_containment" and example.outcome["csat"] == 1
+    escalated = next(cid for cid, ep in learner.episodes.items() if ep.handoff_id)
+    foreign = answer.model_copy(update={"conversation_id": escalated, "handoff_id": "other"})
+    assert learner.on_event(foreign, T0) == [] and learner.episodes[escalated].csat is None
