@@ -172,8 +172,8 @@ def _with_cues(
     out: list[Turn] = []
     ts = turns[0].ts
     for seq, turn in enumerate(turns):
-        if seq:
-            ts = max(ts + timedelta(seconds=1), turn.ts if turn.ts > ts else ts)
+        if seq:  # an inserted turn reuses an earlier timestamp: keep time moving forward
+            ts = max(ts + timedelta(seconds=1), turn.ts)
         update: dict[str, Any] = {"seq": seq, "ts": ts}
         if turn.customer is not None and churn_up:
             churn = min(1.0, (turn.customer.churn_risk or 0.0) + churn_up)
