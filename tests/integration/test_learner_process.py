@@ -35,7 +35,7 @@ async def test_learner_labels_learns_publishes_and_restores(
     await apply_topics(topics, settings)
     policy = load_policy()
     records: list[tuple[str, bytes, bytes]] = []
-    for conversation in generate(60, seed=4, escalating_share=0.5, start=T0):
+    for conversation in generate(120, seed=4, escalating_share=0.5, start=T0):
         state = new_state(conversation.id)
         for t in conversation.turns:
             result = process_turn(state, t, policy, now=t.ts)
@@ -76,6 +76,16 @@ async def test_learner_labels_learns_publishes_and_restores(
     snapshot = await latest_snapshot(settings, topics)
     assert snapshot is not None
     assert LinearScorer.from_snapshot(snapshot).examples == learned
+
+    # A worker picks the model up from the topic (and then scores every turn).
+    from warmhandoff.streams.app import Pipeline
+    from warmhandoff.streams.learning.scorer import MIN_EXAMPLES
+
+    assert learned >= MIN_EXAMPLES
+    worker = Pipeline(settings.model_copy(update={"store": "memory://"}), topics, policy)
+    assert worker.learned is None
+    await worker._refresh_learned()
+    assert worker.learned is not None and worker.learned.examples == learned
 
     consumer = AIOKafkaConsumer(
         topics.name("learning.examples"), auto_offset_reset="earliest", **aiokafka_kwargs(settings)
