@@ -100,8 +100,10 @@ def _cmd_router(args: argparse.Namespace) -> int:
 
 def _cmd_learner(args: argparse.Namespace) -> int:
     from .learning.runner import run_learner
+    from .policy.loader import load_policy
 
-    return run_learner(_settings(args))
+    shadow = load_policy(args.shadow_policy) if args.shadow_policy else None
+    return run_learner(_settings(args), shadow=shadow)
 
 
 def _cmd_sink(args: argparse.Namespace) -> int:
@@ -412,6 +414,13 @@ def _parser() -> argparse.ArgumentParser:
         help="label decisions with their outcomes, learn the learned trigger, publish its model",
     )
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
+    p.add_argument(
+        "--shadow-policy",
+        type=Path,
+        metavar="FILE",
+        help="also decide every turn with this policy and report disagreements and its "
+        "precision and recall on the labelled outcomes",
+    )
     p.set_defaults(handler=_cmd_learner)
 
     p = sub.add_parser("sink", help="deliver handoff requests to a CRM (README, Sinks)")

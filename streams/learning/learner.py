@@ -30,6 +30,7 @@ from ..models import Action, Decision, HandoffEvent, HandoffEventType, LearningE
 from .features import FEATURES, features_from
 from .labels import DEFAULT_RULES, Label, LabelRules, Outcome, is_positive, label
 from .model import LearnedModel
+from .shadow import ShadowPolicy
 
 NAMESPACE = uuid.UUID("6f1e4d6a-3b1a-5c55-9d2e-2a7f1c0b8e11")
 MAX_TURNS = 60  # turns kept per episode: a runaway conversation cannot grow without bound
@@ -69,6 +70,7 @@ class Episode:
     handed_back: bool = False
     unserved: bool = False
     csat: int | None = None
+    shadow_escalated: bool = False  # the shadow policy (if any) would have escalated
 
     def outcome(self) -> Outcome:
         """The facts `labels.label` decides on."""
@@ -90,9 +92,16 @@ class Episode:
 class Learner:
     """Open episodes by conversation; `on_decision`, `on_event`, `expire` emit examples."""
 
-    def __init__(self, model: LearnedModel, *, rules: LabelRules = DEFAULT_RULES) -> None:
+    def __init__(
+        self,
+        model: LearnedModel,
+        *,
+        rules: LabelRules = DEFAULT_RULES,
+        shadow: ShadowPolicy | None = None,
+    ) -> None:
         self.model = model
         self.rules = rules
+        self.shadow = shadow
         self.episodes: dict[str, Episode] = {}
         # Events read before the decision they belong to: two topics are two streams, and
         # nothing orders one against the other. Replayed when the decision arrives.
@@ -121,6 +130,9 @@ class Learner:
         )
         if len(ep.rows) < MAX_TURNS:
             ep.rows.append(array("d", x.values()))
+        if self.shadow is not None:
+            _, shadow = self.shadow.check(d, ep.clarifications)
+            ep.shadow_escalated = ep.shadow_escalated or shadow == Action.escalate.value
         ep.clarifications += d.action is Action.clarify
         ep.last_turn_at, ep.decision_id = d.ts, d.decision_id
         ep.repeats = s.repeat_count
@@ -188,6 +200,8 @@ class Learner:
 
     def _learn(self, ep: Episode, found: Label) -> LearningExample:
         positive = is_positive(found)
+        if self.shadow is not None:
+            self.shadow.record(needed=positive, active=ep.escalated, shadow=ep.shadow_escalated)
         examples = ep.examples
         for x in examples:
             self.model.learn(x, positive)

@@ -34,12 +34,14 @@ from ..logs import configure_logging
 from ..metrics import KPI, REGISTRY
 from ..models import Decision, HandoffEvent, LearningExample
 from ..ops import OpsServer
+from ..policy.model import Policy
 from ..settings import Settings, aiokafka_kwargs
 from ..topics import Topics, check_topics, one_line, topics_for
 from .kpis import KpiWindow
 from .learner import Learner
 from .model import LearnedModel
 from .scorer import SnapshotError
+from .shadow import ShadowPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +84,18 @@ KPI_GAUGES = {
         registry=REGISTRY,
     ),
 }
+SHADOW_DISAGREEMENTS = Counter(
+    "warmhandoff_shadow_disagreements_total",
+    "Turns on which the shadow policy decided otherwise than the active one",
+    ["active", "shadow"],
+    registry=REGISTRY,
+)
+SHADOW_QUALITY = Gauge(
+    "warmhandoff_shadow_quality_ratio",
+    "Escalation precision and recall of the active and shadow policies on labelled outcomes",
+    ["policy", "measure"],
+    registry=REGISTRY,
+)
 OPEN_EPISODES = Gauge(
     "warmhandoff_learning_open_episodes",
     "Conversations waiting for their outcome label",
@@ -125,6 +139,7 @@ class LearnerProcess:
         clock: Callable[[], datetime] = utc_now,
         snapshot_seconds: float = SNAPSHOT_SECONDS,
         expire_seconds: float = EXPIRE_SECONDS,
+        shadow: Policy | None = None,
     ) -> None:
         self.settings, self.topics, self.clock = settings, topics, clock
         self.snapshot_seconds, self.expire_seconds = snapshot_seconds, expire_seconds
@@ -133,7 +148,9 @@ class LearnerProcess:
         self.progress = asyncio.Condition()  # notified after every batch (`wait_until`)
         self.group_id = f"{topics.faust_app_id}-learner"
         self._stop = asyncio.Event()
-        self.learner = Learner(LearnedModel())
+        self.shadow = ShadowPolicy(shadow) if shadow is not None else None
+        self._exported: dict[tuple[str, str], int] = {}  # disagreements already counted
+        self.learner = Learner(LearnedModel(), shadow=self.shadow)
         self.kpis = KpiWindow()
         self._published = -1
 
@@ -146,7 +163,7 @@ class LearnerProcess:
         found = await latest_snapshot(self.settings, self.topics)
         if found is not None:
             try:
-                self.learner.model = LearnedModel.restore(found)
+                self.learner.model = LearnedModel.restore(found)  # the shadow keeps its place
                 self._published = self.learner.model.examples
                 log.info("learner.restored", examples=self.learner.model.examples)
             except SnapshotError as exc:
@@ -204,6 +221,7 @@ class LearnerProcess:
             OPEN_EPISODES.set(len(self.learner.episodes))
             if examples:
                 self._export_kpis()
+            self._export_shadow()
             async with self.progress:
                 self.progress.notify_all()
             if now - last_snapshot >= self.snapshot_seconds or stopping:
@@ -212,6 +230,19 @@ class LearnerProcess:
                 last_snapshot = now
             if stopping:
                 return
+
+    def _export_shadow(self) -> None:
+        if self.shadow is None:
+            return
+        for pair, count in self.shadow.stats.disagreements.items():
+            new = count - self._exported.get(pair, 0)
+            if new:
+                SHADOW_DISAGREEMENTS.labels(*pair).inc(new)
+                self._exported[pair] = count
+        for name, value in self.shadow.stats.quality().items():
+            if value is not None:
+                who, measure = name.split("_", 1)
+                SHADOW_QUALITY.labels(who, measure).set(value)
 
     def _export_kpis(self) -> None:
         for name, value in self.kpis.values().items():
@@ -256,7 +287,7 @@ class LearnerProcess:
         log.info("learner.snapshot", version=version, examples=model.examples)
 
 
-def run_learner(settings: Settings) -> int:
+def run_learner(settings: Settings, *, shadow: Policy | None = None) -> int:
     """Run the learner in the foreground until SIGTERM or SIGINT."""
     configure_logging(settings.log_level, settings.log_format)
     topics = topics_for(settings)
@@ -265,7 +296,7 @@ def run_learner(settings: Settings) -> int:
             f"no Kafka broker answers at {settings.bootstrap_servers}: start one with "
             "`warmhandoff broker` or set WARMHANDOFF_BOOTSTRAP_SERVERS"
         )
-    asyncio.run(_serve(LearnerProcess(settings, topics), settings, topics))
+    asyncio.run(_serve(LearnerProcess(settings, topics, shadow=shadow), settings, topics))
     return 0
 
 
