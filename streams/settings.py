@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     fetch_max_wait_ms: int = Field(
         default=20, ge=1, le=30_000, description="longest wait of a worker's fetch for records"
     )
+    audit_decisions: bool = Field(
+        True,
+        description="also publish every decision to audit.decisions, keyed by decision_id "
+        "(false where the retention of escalation.decisions is enough: saves one send a turn)",
+    )
     max_turn_bytes: int = Field(
         default=64_000, ge=1, description="larger turn events are dead-lettered (too_large)"
     )
@@ -218,6 +223,13 @@ class Settings(BaseSettings):
             "social": "Social",
         },
         description="Salesforce sink: channel to Case Origin (JSON)",
+    )
+    sink_salesforce_context_field: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$",
+        description="Salesforce sink: a Long Text Area field on Case for the context and "
+        "transcript, written in the same upsert (no CaseComment: no race between two "
+        "concurrent deliveries); unset: a CaseComment",
     )
     sink_salesforce_ca_file: Path | None = Field(
         None, description="Salesforce sink: CA bundle to verify Salesforce (default: certifi's)"

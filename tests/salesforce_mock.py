@@ -38,6 +38,9 @@ CASE_FIELDS = {
     "ContactId",
     "SuppliedEmail",
     "SuppliedPhone",
+    # An org's custom Long Text Area for the handoff context (the sink's optional
+    # WARMHANDOFF_SINK_SALESFORCE_CONTEXT_FIELD); an org without it answers INVALID_FIELD.
+    "Warmhandoff_Context__c",
 }
 _SOQL = re.compile(
     r"^SELECT (?P<cols>[\w, ]+) FROM (?P<obj>\w+) WHERE (?P<field>\w+) = '(?P<value>[^']*)'$"

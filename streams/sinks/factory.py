@@ -54,6 +54,7 @@ def salesforce_config(settings: Settings) -> SalesforceConfig:
         mapping=CaseMapping(
             priorities=dict(settings.sink_salesforce_priorities),
             origins=dict(settings.sink_salesforce_origins),
+            context_field=settings.sink_salesforce_context_field,
         ),
         timeout_seconds=settings.sink_timeout_seconds,
         ca_file=settings.sink_salesforce_ca_file,

@@ -114,7 +114,9 @@ class SalesforceSink:
         try:
             client = self._connect()
             created, case_id = self._upsert_case(client, request)
-            if created or not self._has_comment(client, case_id, comment_marker(request)):
+            if self.config.mapping.context_field:
+                pass  # the context went into the Case with the upsert
+            elif created or not self._has_comment(client, case_id, comment_marker(request)):
                 _sobject(client, "CaseComment").create(
                     {
                         "ParentId": case_id,

@@ -25,6 +25,8 @@ from ..models import HandoffRequest
 SUBJECT_CHARS = 255
 DESCRIPTION_CHARS = 32_000
 COMMENT_CHARS = 4_000
+#: A Long Text Area holds up to 131,072 characters; the context stays well inside it.
+CONTEXT_FIELD_CHARS = 32_000
 
 DEFAULT_PRIORITIES: dict[int, str] = {1: "High", 2: "High", 3: "Medium", 4: "Low", 5: "Low"}
 DEFAULT_ORIGINS: dict[str, str] = {
@@ -47,6 +49,9 @@ class CaseMapping:
     priorities: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
     origins: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ORIGINS))
     default_priority: str = "Medium"
+    # A Long Text Area field on Case for the context: written with the upsert itself, so two
+    # concurrent deliveries of one handoff write one value (a CaseComment could be doubled).
+    context_field: str | None = None
 
 
 def case_fields(request: HandoffRequest, mapping: CaseMapping) -> dict[str, Any]:
@@ -71,6 +76,8 @@ def case_fields(request: HandoffRequest, mapping: CaseMapping) -> dict[str, Any]
     phone = _first(request, ("phone",), _PHONE)
     if phone:
         fields["SuppliedPhone"] = phone
+    if mapping.context_field:
+        fields[mapping.context_field] = case_comment(request, CONTEXT_FIELD_CHARS)
     return fields
 
 
@@ -80,10 +87,10 @@ def comment_marker(request: HandoffRequest) -> str:
     return f"[warmhandoff handoff {request.handoff_id} rev {digest}]"
 
 
-def case_comment(request: HandoffRequest) -> str:
-    """The CaseComment body: marker, routing, context and the redacted transcript."""
+def case_comment(request: HandoffRequest, limit: int = COMMENT_CHARS) -> str:
+    """The CaseComment body (or context field): marker, routing, context, redacted transcript."""
     marker = comment_marker(request)
-    return marker + "\n" + _comment_body(request, COMMENT_CHARS - len(marker) - 1)
+    return marker + "\n" + _comment_body(request, limit - len(marker) - 1)
 
 
 def _comment_body(request: HandoffRequest, limit: int) -> str:

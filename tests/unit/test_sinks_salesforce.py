@@ -281,3 +281,20 @@ def test_settings_build_the_sink_and_never_show_secrets() -> None:
     assert salesforce_config(settings).mapping.priorities == {1: "P1"}
     with pytest.raises(SinkConfigError, match="CLIENT_ID"):
         build_sink("salesforce", Settings())
+
+
+async def test_with_a_context_field_two_concurrent_deliveries_write_one_case_and_no_comment(
+    mock: SalesforceMock,
+) -> None:
+    from warmhandoff.streams.sinks.salesforce_case import CaseMapping
+
+    mapping = CaseMapping(context_field="Warmhandoff_Context__c")
+    sinks = [SalesforceSink(config(mock, mapping=mapping)) for _ in range(2)]
+    request = handoff_request()
+    await asyncio.gather(*(s.deliver(request) for s in sinks))
+    (case,) = mock.cases.values()
+    # The context rides on the upsert itself: no check-then-write, so nothing to race.
+    assert case["Warmhandoff_Context__c"].startswith(f"[warmhandoff handoff {request.handoff_id}")
+    assert mock.comments_of(case["Id"]) == []
+    for s in sinks:
+        await s.close()
