@@ -34,6 +34,8 @@ EXPECTED_ALERTS = {
     # What the lifecycle and the router process make possible.
     "WarmhandoffHandoffsFailing",
     "WarmhandoffRouterDown",
+    # The learner process (issue 8): one replica, the pipeline works on without it.
+    "WarmhandoffLearnerDown",
 }
 
 

@@ -28,6 +28,7 @@ def test_the_stack_has_every_service_of_the_issue() -> None:
         "router",
         "sink",
         "sink-webhook",
+        "learner",
         "prometheus",
         "grafana",
     }
@@ -94,6 +95,23 @@ def test_exactly_one_router_with_the_workers_policy_after_the_topics() -> None:
     assert len(router["ports"]) == 1 and ":" in router["ports"][0]
 
 
+def test_exactly_one_learner_after_the_topics_with_nothing_to_keep_on_disk() -> None:
+    learner = services()["learner"]
+    assert learner["command"] == ["learner"]
+    assert learner["deploy"]["replicas"] == 1
+    assert learner["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert learner["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert "/readyz" in " ".join(learner["healthcheck"]["test"])
+    # SIGTERM publishes a snapshot and commits: give it the same grace as the others.
+    assert learner["stop_grace_period"] == services()["router"]["stop_grace_period"]
+    env = learner["environment"]
+    # The workers' topics (app id); the model lives on learning.model, not on a volume.
+    assert env["WARMHANDOFF_APP_ID"] == services()["worker-1"]["environment"]["WARMHANDOFF_APP_ID"]
+    assert "volumes" not in learner
+    # A fixed host port: `--scale learner=2` cannot start a second one.
+    assert len(learner["ports"]) == 1 and ":" in learner["ports"][0]
+
+
 def test_the_default_sink_writes_handoffs_to_a_volume_the_image_user_owns() -> None:
     sink = services()["sink"]
     assert sink["command"] == ["sink", "file"]
@@ -127,9 +145,13 @@ def scrape_targets() -> dict[str, set[str]]:
     }
 
 
-def test_prometheus_scrapes_the_router_and_the_default_sink_under_their_alert_jobs() -> None:
+def test_prometheus_scrapes_the_router_sink_and_learner_under_their_alert_jobs() -> None:
     targets = scrape_targets()
-    for job, service in (("warmhandoff-router", "router"), ("warmhandoff-sink", "sink")):
+    for job, service in (
+        ("warmhandoff-router", "router"),
+        ("warmhandoff-sink", "sink"),
+        ("warmhandoff-learner", "learner"),
+    ):
         port = services()[service]["environment"]["WARMHANDOFF_WEB_PORT"]
         assert targets[job] == {f"{service}:{port}"}, job
         # Prometheus starts whether or not they are ready (it must alert when they are not).

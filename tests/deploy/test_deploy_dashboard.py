@@ -72,6 +72,9 @@ def test_the_issue_s_views_are_on_the_dashboard() -> None:
         "warmhandoff_consumer_lag_messages",
         'up{job="warmhandoff"}',
         "warmhandoff_worker_ready",
+        'up{job="warmhandoff-learner"}',  # the learner: up, labelled examples, KPIs
+        "sum by (label) (rate(warmhandoff_learning_examples_total",
+        "warmhandoff_kpi_ratio",
     ):
         assert needle in exprs, f"no panel queries {needle}"
 

@@ -50,6 +50,7 @@ PROCESSES = [
     ("StatefulSet", "warmhandoff-worker", "worker"),
     ("Deployment", "warmhandoff-router", "router"),
     ("Deployment", "warmhandoff-sink-webhook", "sink"),
+    ("Deployment", "warmhandoff-learner", "learner"),
 ]
 #: ... and every workload, the one-shot topics Job included.
 WORKLOADS = [*PROCESSES, ("Job", "warmhandoff-topics", "topics")]
@@ -101,6 +102,23 @@ def test_exactly_one_router_and_never_two_at_once() -> None:
     # RollingUpdate would start the new router before the old one stops.
     assert router["spec"]["strategy"] == {"type": "Recreate"}
     assert container(pod_of("Deployment", "warmhandoff-router"), "router")["args"] == ["router"]
+
+
+def test_exactly_one_learner_and_never_two_at_once() -> None:
+    learner = k8s_object("Deployment", "warmhandoff-learner")
+    assert learner["spec"]["replicas"] == 1
+    # Two learners would split the input partitions and overwrite each other's snapshots.
+    assert learner["spec"]["strategy"] == {"type": "Recreate"}
+    pod = pod_of("Deployment", "warmhandoff-learner")
+    assert container(pod, "learner")["args"] == ["learner"]
+    # SIGTERM publishes a snapshot and commits the offsets: time for it before the kill.
+    assert pod["terminationGracePeriodSeconds"] >= 30
+    # No autoscaler or disruption budget may select it.
+    labels = learner["spec"]["template"]["metadata"]["labels"]
+    for _, obj in k8s_objects():
+        if obj["kind"] in {"HorizontalPodAutoscaler", "PodDisruptionBudget"}:
+            selected = obj["spec"].get("selector", {}).get("matchLabels", {})
+            assert not selected.items() <= labels.items(), obj["metadata"]["name"]
 
 
 def test_the_sink_runs_the_webhook_kind_with_its_secret_by_reference() -> None:
@@ -254,6 +272,7 @@ def test_exactly_one_pod_monitor_scrapes_each_process_under_its_alert_job(
         "worker": "warmhandoff",
         "router": "warmhandoff-router",
         "sink": "warmhandoff-sink",
+        "learner": "warmhandoff-learner",
     }[container_name]
     assert pod_labels[monitor["spec"]["jobLabel"]] == expected_job
 
@@ -292,6 +311,12 @@ def test_kubectl_kustomize_renders_the_manifests() -> None:
         assert obj["spec"]["template"]["spec"]["containers"][0]["image"].startswith(
             "registry.example.com/warmhandoff:"
         )
+    # Every long-running process, the learner included, lands in the namespace on the image.
+    for kind, name, container_name in PROCESSES:
+        obj = rendered[(kind, name)]
+        assert obj["metadata"]["namespace"] == "warmhandoff", name
+        image = container(obj["spec"]["template"]["spec"], container_name)["image"]
+        assert image.startswith("registry.example.com/warmhandoff:"), name
 
 
 @pytest.mark.skipif(

@@ -9,6 +9,9 @@ import re
 
 import pytest
 
+# The learner's metrics are declared beside it, not in metrics.py: importing the module
+# registers them, so the dashboard and alert checks below see every process's metrics.
+from warmhandoff.streams.learning import runner as learner_runner
 from warmhandoff.streams.metrics import REGISTRY
 from warmhandoff.streams.settings import ENV_PREFIX, Settings, load_settings
 from warmhandoff.streams.sinks.factory import build_sink
@@ -52,6 +55,9 @@ def test_the_registry_is_the_one_the_names_come_from() -> None:
     names = registered_metric_names()
     assert "warmhandoff_turns_processed_total" in names
     assert "warmhandoff_decision_latency_seconds_bucket" in names
+    # The learner's, registered by importing its module.
+    assert learner_runner.EXAMPLES._name == "warmhandoff_learning_examples"
+    assert {"warmhandoff_learning_examples_total", "warmhandoff_kpi_csat_score"} <= names
 
 
 def scrape_jobs() -> set[str]:
@@ -88,7 +94,7 @@ def test_every_job_an_alert_or_the_dashboard_selects_is_scraped_in_compose_and_k
         selected |= jobs_in(expr)
         for alternatives in re.findall(r'\bjob=~"([^"]+)"', expr):
             selected |= set(alternatives.split("|"))
-    assert {"warmhandoff", "warmhandoff-router"} <= selected
+    assert {"warmhandoff", "warmhandoff-router", "warmhandoff-learner"} <= selected
     assert selected <= scrape_jobs(), f"not scraped in compose: {selected - scrape_jobs()}"
     assert selected <= pod_monitor_jobs(), f"no PodMonitor: {selected - pod_monitor_jobs()}"
     # Runbooks name jobs too (`up{job="warmhandoff-sink"}`).
@@ -146,7 +152,7 @@ def interpolate(value: str, host: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize(
-    "service", ["topics", "worker-1", "worker-2", "router", "sink", "sink-webhook"]
+    "service", ["topics", "worker-1", "worker-2", "router", "sink", "sink-webhook", "learner"]
 )
 def test_compose_environments_load_as_settings(
     service: str, monkeypatch: pytest.MonkeyPatch
@@ -172,6 +178,7 @@ def test_compose_environments_load_as_settings(
         ("StatefulSet", "warmhandoff-worker"),
         ("Deployment", "warmhandoff-router"),
         ("Deployment", "warmhandoff-sink-webhook"),
+        ("Deployment", "warmhandoff-learner"),
         ("Job", "warmhandoff-topics"),
     ],
 )
