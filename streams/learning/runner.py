@@ -153,10 +153,19 @@ class LearnerProcess:
         self.learner = Learner(LearnedModel(), shadow=self.shadow)
         self.kpis = KpiWindow()
         self._published = -1
+        self._polled = False  # the model is restored and the group answered a first poll
 
     def stop(self) -> None:
         """Finish the batch in flight, publish a snapshot, commit, return."""
         self._stop.set()
+
+    def readiness(self) -> str | None:
+        """None once the model is restored and the consumer polls; otherwise why not."""
+        if self._stop.is_set():
+            return "stopping"
+        if not self._polled:
+            return "restoring the model and joining the consumer group"
+        return None
 
     async def run(self) -> None:
         """Restore, then consume until `stop()`."""
@@ -200,6 +209,7 @@ class LearnerProcess:
         while True:
             stopping = self._stop.is_set()
             batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+            self._polled = True
             examples: list[LearningExample] = []
             for records in batches.values():
                 for record in records:
@@ -309,7 +319,12 @@ async def _serve(process: LearnerProcess, settings: Settings, topics: Topics) ->
         loop.add_signal_handler(signum, process.stop)
     ops = None
     if settings.web_port > 0:  # /metrics, /livez and /readyz, as a worker serves them
-        ops = OpsServer(settings.web_host, settings.web_port, lambda: None)
+        ops = OpsServer(
+            settings.web_host,
+            settings.web_port,
+            process.readiness,
+            metrics_token=settings.metrics_token,
+        )
         await ops.start()
     log.info("learner.starting", group=process.group_id)
     try:

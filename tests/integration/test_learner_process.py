@@ -65,9 +65,11 @@ async def test_learner_labels_learns_publishes_and_restores(
 
     # Two days later: every contained conversation's return window has closed.
     first = LearnerProcess(settings, topics, clock=lambda: T0 + timedelta(days=2))
+    assert first.readiness() is not None  # /readyz: 503 until restored and polling
     task = asyncio.create_task(first.run())
     async with asyncio.timeout(30):
         await first.wait_until(lambda: first.consumed == len(records))
+    assert first.readiness() is None
     first.stop()
     await task
     learned = first.learner.model.examples
