@@ -85,9 +85,10 @@ class Outputs:
     deadletter: str
     timers: str
     events: str
+    audit: str | None  # audit.decisions, None when WARMHANDOFF_AUDIT_DECISIONS is off
 
     @classmethod
-    def from_topics(cls, topics: Topics) -> Outputs:
+    def from_topics(cls, topics: Topics, *, audit: bool = True) -> Outputs:
         """Resolve names from topics.yaml."""
         return cls(
             signals=topics.name("conversation.signals"),
@@ -97,6 +98,7 @@ class Outputs:
             deadletter=topics.name("deadletter"),
             timers=topics.name("timers"),
             events=topics.name("handoff.events"),
+            audit=topics.name("audit.decisions") if audit else None,
         )
 
 
@@ -150,7 +152,7 @@ class Pipeline:
         self.policy = policy
         self.clock = clock
         self._sender = sender
-        self.out = Outputs.from_topics(topics)
+        self.out = Outputs.from_topics(topics, audit=settings.audit_decisions)
         self.app = app or faust.App(
             topics.faust_app_id,
             **faust_config(settings, topics, consistency_check=consistency_check),
@@ -500,23 +502,27 @@ class Pipeline:
 
     async def _publish(self, key: bytes, result: StepResult) -> list[Awaitable[object]]:
         """Send a step's outputs; Faust flushes them before committing the turn's offset."""
-        sends: list[tuple[str, BaseModel]] = []
+        sends: list[tuple[str, bytes, bytes]] = []
         if result.signals is not None:
-            sends.append((self.out.signals, result.signals))
+            sends.append((self.out.signals, key, encode(result.signals)))
         if result.decision is not None:
-            sends.append((self.out.decisions, result.decision))
+            decision = encode(result.decision)
+            sends.append((self.out.decisions, key, decision))
+            if self.out.audit is not None:
+                # The same bytes, keyed by decision_id: compaction keeps one per decision.
+                sends.append((self.out.audit, result.decision.decision_id.encode(), decision))
         # Directives before the handoff: disclosure and status reach the customer first.
-        sends.extend((self.out.directives, d) for d in result.directives)
-        sends.extend((self.out.events, e) for e in result.events)
+        sends.extend((self.out.directives, key, encode(d)) for d in result.directives)
+        sends.extend((self.out.events, key, encode(e)) for e in result.events)
         if result.handoff is not None:
-            sends.append((self.out.handoffs, result.handoff))
+            sends.append((self.out.handoffs, key, encode(result.handoff)))
             log.info(
                 "handoff.requested",
                 handoff_id=result.handoff.handoff_id,
                 queue=result.handoff.routing.queue,
                 priority=result.handoff.routing.priority,
             )
-        return [await self.send(topic, key, encode(model)) for topic, model in sends]
+        return [await self.send(topic, k, value) for topic, k, value in sends]
 
     async def _dead_letter(
         self, rejected: Rejected, msg: Any, now: datetime, *, stage: str = "detect"

@@ -178,6 +178,33 @@ def _cmd_policy_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    import orjson
+
+    from .audit import describe, read_audit
+    from .topics import topics_for
+
+    if (args.decision_id is None) == (args.conversation is None):
+        raise WarmhandoffError("give a DECISION_ID or --conversation ID (one of them)")
+    settings = _settings(args)
+    found = asyncio.run(
+        read_audit(
+            settings,
+            topics_for(settings),
+            decision_id=args.decision_id,
+            conversation_id=args.conversation,
+        )
+    )
+    for doc in found:
+        print(orjson.dumps(doc).decode() if args.json else describe(doc))
+    if not found:
+        what = args.decision_id or args.conversation
+        kind = "decision" if args.decision_id else "conversation"
+        print(f"no record of {kind} {what} on audit.decisions", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     """`report [FILE|-] [--json]`: KPIs, trigger performance and deflection candidates."""
     import orjson
@@ -396,6 +423,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["apply", "check"])
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
     p.set_defaults(handler=_cmd_topics)
+
+    p = sub.add_parser(
+        "audit",
+        help="print the audit records (audit.decisions) of a decision or a conversation",
+    )
+    p.add_argument("decision_id", nargs="?", metavar="DECISION_ID", help="one decision's id")
+    p.add_argument("--conversation", metavar="ID", help="every decision of this conversation")
+    p.add_argument("--json", action="store_true", help="one JSON record a line, as published")
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")
+    p.set_defaults(handler=_cmd_audit)
 
     p = sub.add_parser("worker", help="run a pipeline worker")
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides settings)")

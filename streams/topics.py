@@ -20,7 +20,15 @@ import yaml
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from . import models
 from .errors import BrokerUnavailableError, ConfigError, TopicDriftError, UnknownTopicError
@@ -33,6 +41,12 @@ ADMIN_TIMEOUT_SECONDS = 30.0
 _LEGAL_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 Severity = Literal["error", "warning"]
+CleanupPolicy = Literal["delete", "compact", "compact,delete"]
+
+
+def _policies(value: str) -> frozenset[str]:
+    """The parts of a cleanup.policy value ("compact, delete" -> {"compact", "delete"})."""
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
 class TopicSpec(BaseModel):
@@ -43,12 +57,26 @@ class TopicSpec(BaseModel):
     name: str = Field(min_length=1)
     partitions: int = Field(ge=1, le=10_000)
     replication_factor: int = Field(ge=1, le=32)
-    cleanup_policy: Literal["delete", "compact"]
+    # "compact,delete": one record per key, and records older than retention_ms deleted too.
+    cleanup_policy: CleanupPolicy
     retention_ms: int | None = Field(default=None, ge=-1)  # -1: keep forever (Kafka's meaning)
     key: str | None  # the record key's field; null for topics nobody writes
     value_schema: str | None  # a class name in streams/models.py
     description: str = Field(min_length=1, pattern=r"^[^\n]+$")
     internal: bool = False
+
+    @field_validator("cleanup_policy", mode="before")
+    @classmethod
+    def _canonical_policy(cls, value: Any) -> Any:
+        """Accept "delete,compact" and spaces: the one spelling is "compact,delete"."""
+        if isinstance(value, str) and "," in value:
+            return ",".join(sorted(_policies(value)))
+        return value
+
+    @property
+    def deletes(self) -> bool:
+        """True when old records are deleted after retention_ms (delete or compact,delete)."""
+        return "delete" in _policies(self.cleanup_policy)
 
     @model_validator(mode="after")
     def _valid(self) -> TopicSpec:
@@ -57,10 +85,14 @@ class TopicSpec(BaseModel):
                 f"name {self.name!r}: use letters, digits, '.', '_', '-' and the "
                 "{app_id} placeholder only"
             )
-        if self.cleanup_policy == "delete" and self.retention_ms is None:
-            raise ValueError("retention_ms is required when cleanup_policy is delete")
-        if self.cleanup_policy == "compact" and self.retention_ms is not None:
-            raise ValueError("retention_ms applies to delete topics only: remove it")
+        if self.deletes and self.retention_ms is None:
+            raise ValueError(
+                f"retention_ms is required when cleanup_policy is {self.cleanup_policy}"
+            )
+        if not self.deletes and self.retention_ms is not None:
+            raise ValueError(
+                "retention_ms applies to delete and compact,delete topics only: remove it"
+            )
         if self.value_schema is not None and not isinstance(
             getattr(models, self.value_schema, None), type
         ):
@@ -307,7 +339,7 @@ def _compare(
     policy = config.get("cleanup.policy")
     if policy is None:
         unknown.append("cleanup.policy")
-    elif set(policy.replace(" ", "").split(",")) != {spec.cleanup_policy}:
+    elif _policies(policy) != _policies(spec.cleanup_policy):
         drift.append(
             Drift(
                 topic=name,
@@ -317,7 +349,7 @@ def _compare(
                 severity="error",
                 hint=f"topic {name} has cleanup.policy={policy}, topics.yaml says "
                 f"{spec.cleanup_policy}: kafka-configs --alter --entity-type topics --entity-name "
-                f"{name} --add-config cleanup.policy={spec.cleanup_policy}, or set "
+                f"{name} --add-config cleanup.policy={_config_value(spec.cleanup_policy)}, or set "
                 f"cleanup_policy: {policy} in topics.yaml",
             )
         )
@@ -339,6 +371,11 @@ def _compare(
                 )
             )
     return drift, unknown
+
+
+def _config_value(value: str) -> str:
+    """A value as kafka-configs --add-config takes it (lists in square brackets)."""
+    return f"[{value}]" if "," in value else value
 
 
 def _partition_drift(spec: TopicSpec, actual: int) -> Drift:

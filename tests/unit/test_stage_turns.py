@@ -89,14 +89,18 @@ async def test_turns_flow_through_every_stage_and_state_persists(stage: Any) -> 
     assert handoffs[0]["conversation_id"] == "c-9"
     assert handoffs[0]["bundle"]["transcript"][0]["seq"] == 0
     assert [d["type"] for d in producer.on("bot.directives")] == ["status"]
-    # Keys are the conversation id everywhere; values are the model's fields only.
-    assert {k for _, k, _ in producer.sent} == {b"c-9"}
+    # Keys are the conversation id everywhere (but the audit record's: its decision id);
+    # values are the model's fields only.
+    audit = pipeline.out.audit
+    assert {k for t, k, _ in producer.sent if t != audit} == {b"c-9"}
     assert all(b"__faust" not in v for _, _, v in producer.sent)
-    # The order of a turn's outputs: signals, decision, directives, handoff.
-    topics = [t.split(".", 1)[1] for t, _, _ in producer.sent[2:]]
+    # The order of a turn's outputs: signals, decision (and its audit record), directives,
+    # handoff.
+    topics = [t.split(".", 1)[1] for t, _, _ in producer.sent[3:]]
     assert topics == [
         "conversation.signals",
         "escalation.decisions",
+        "audit.decisions",
         "bot.directives",
         "handoff.requests",
     ]

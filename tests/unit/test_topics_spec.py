@@ -71,13 +71,59 @@ def test_conversation_keyed_topics_are_co_partitioned(topics: Topics) -> None:
 
 def test_retention_and_compaction(topics: Topics) -> None:
     for spec in topics:
-        if spec.cleanup_policy == "delete":
+        if spec.cleanup_policy in ("delete", "compact,delete"):
+            assert spec.deletes
             assert spec.retention_ms is not None and spec.retention_ms > 0
             assert spec.kafka_config()["retention.ms"] == str(spec.retention_ms)
         else:
+            assert not spec.deletes
             assert "retention.ms" not in spec.kafka_config()
     assert topics.spec("changelog.conversations").cleanup_policy == "compact"
     assert topics.spec("agent.presence").cleanup_policy == "compact"
+
+
+def test_the_audit_topic_is_compacted_and_deleted_per_decision(topics: Topics) -> None:
+    audit, decisions = topics.spec("audit.decisions"), topics.spec("escalation.decisions")
+    assert audit.key == "decision_id" and not audit.internal
+    assert topics.model("audit.decisions") is models.Decision
+    assert audit.kafka_config() == {
+        "cleanup.policy": "compact,delete",
+        "retention.ms": str(audit.retention_ms),
+    }
+    assert audit.retention_ms is not None and decisions.retention_ms is not None
+    assert audit.retention_ms >= decisions.retention_ms  # the audit record outlives the stream
+
+
+@pytest.mark.parametrize("spelling", ["delete,compact", "compact, delete", " delete , compact"])
+def test_compact_delete_has_one_spelling(
+    tmp_path: Path, raw: dict[str, Any], spelling: str
+) -> None:
+    raw["topics"]["audit.decisions"]["cleanup_policy"] = spelling
+    spec = load_topics(write(tmp_path, raw)).spec("audit.decisions")
+    assert spec.cleanup_policy == "compact,delete"
+    assert spec.kafka_config()["cleanup.policy"] == "compact,delete"
+
+
+def test_cleanup_policy_drift_compares_the_set_of_policies(topics: Topics) -> None:
+    from warmhandoff.streams.topics import _compare
+
+    audit = topics.spec("audit.decisions")
+    retention = str(audit.retention_ms)
+    for same in ("compact,delete", "delete,compact", "delete, compact"):
+        drift, unknown = _compare(audit, 8, 1, {"cleanup.policy": same, "retention.ms": retention})
+        assert drift == [] and unknown == []
+    for other in ("compact", "delete"):
+        [drift], _ = _compare(audit, 8, 1, {"cleanup.policy": other, "retention.ms": retention})
+        assert (drift.field, drift.severity, drift.expected) == (
+            "cleanup.policy", "error", "compact,delete",
+        )  # fmt: skip
+        # kafka-configs takes a list value in square brackets.
+        assert "--add-config cleanup.policy=[compact,delete]" in drift.hint
+    [drift], _ = _compare(audit, 8, 1, {"cleanup.policy": "compact,delete", "retention.ms": "5"})
+    assert (drift.field, drift.severity) == ("retention.ms", "warning")
+    assert f"retention.ms={retention}" in drift.hint
+    _, unknown = _compare(audit, 8, 1, {"cleanup.policy": "compact,delete"})
+    assert unknown == ["retention.ms"]
 
 
 def test_internal_topics_match_what_faust_creates() -> None:
@@ -136,7 +182,7 @@ def test_unknown_topic_is_a_key_error(topics: Topics) -> None:
 
 
 def test_iteration_and_lookup(topics: Topics) -> None:
-    assert len(topics) == len(list(topics)) == len(topics.keys()) == 15
+    assert len(topics) == len(list(topics)) == len(topics.keys()) == 16
     assert "deadletter" in topics and "nope" not in topics
     assert dict(topics.items())["alerts"].name == "alerts"
 
@@ -156,6 +202,10 @@ def test_iteration_and_lookup(topics: Topics) -> None:
          "'Nope' is not a class in models.py"),
         (lambda d: d["topics"]["alerts"].pop("retention_ms"), "retention_ms is required"),
         (lambda d: d["topics"]["agent.presence"].update(retention_ms=5), "delete topics only"),
+        (lambda d: d["topics"]["audit.decisions"].pop("retention_ms"),
+         "retention_ms is required when cleanup_policy is compact,delete"),
+        (lambda d: d["topics"]["audit.decisions"].update(cleanup_policy="compact,shred"),
+         "topics.audit.decisions.cleanup_policy: Input should be"),
         (lambda d: d["topics"]["alerts"].update(colour="red"), "topics.alerts.colour: Extra"),
         (lambda d: d["topics"]["alerts"].update(name="a{tenant}"), "placeholder only"),
         (lambda d: d["topics"]["alerts"].update(name="deadletter"), "two topics share a name"),
