@@ -26,7 +26,10 @@ async def read_topics(
 ) -> Streams:
     """Every record of the report's topics (from `since`), sorted into `Streams`."""
     streams = Streams()
-    consumer = AIOKafkaConsumer(**aiokafka_kwargs(settings), enable_auto_commit=False)
+    # `earliest`: with the default `latest`, a reset racing the seek below can skip records.
+    consumer = AIOKafkaConsumer(
+        **aiokafka_kwargs(settings), enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         kind_by_name = {topics.name(key): kind for key, kind in KINDS.items()}
