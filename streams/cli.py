@@ -354,9 +354,20 @@ def _cmd_privacy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the broker and processes a command started are stopped."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    _interrupt_on_sigterm()
     return run_demo(conversations=args.conversations, rate=args.rate, seed=args.seed)
 
 
@@ -367,6 +378,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .logs import configure_logging
 
     configure_logging("WARNING")  # logs to stderr: stdout carries the result only
+    _interrupt_on_sigterm()
     if args.state_store is not None:
         from .bench import state_store
 
