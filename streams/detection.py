@@ -141,6 +141,7 @@ def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Si
         system_boundary=boundary,
         revenue=found.get("revenue", []),
         intent=intent,
+        customer_id=state.customer.get("id"),
     )
 
 

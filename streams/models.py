@@ -209,6 +209,9 @@ class Signals(_Out):
     system_boundary: SystemBoundary | None = None
     revenue: list[str] = []  # purchase, upgrade, retention
     intent: str | None = None
+    # The bot's id of the customer (a pseudonymous id, never a name): the learner tells a
+    # customer who comes back within 24 hours from a contained conversation by it.
+    customer_id: str | None = None
 
 
 # --- escalation.decisions -------------------------------------------------------------

@@ -71,6 +71,7 @@ class Episode:
     unserved: bool = False
     csat: int | None = None
     shadow_escalated: bool = False  # the shadow policy (if any) would have escalated
+    returned_at: datetime | None = None  # the customer's next conversation started then
 
     def outcome(self) -> Outcome:
         """The facts `labels.label` decides on."""
@@ -83,6 +84,7 @@ class Episode:
             handed_back=self.handed_back,
             ended_unserved=self.unserved,
             csat=self.csat,
+            returned_at=self.returned_at,
             repeats_before_handoff=self.repeats,
             human_requests_before_handoff=self.human_requests,
             peak_frustration_before_handoff=self.peak_frustration,
@@ -106,14 +108,19 @@ class Learner:
         # Events read before the decision they belong to: two topics are two streams, and
         # nothing orders one against the other. Replayed when the decision arrives.
         self.early: dict[str, list[HandoffEvent]] = {}
+        # A customer's latest conversation the bot kept, by customer id: their next
+        # conversation within the return window makes it bad containment.
+        self.contained_by_customer: dict[str, str] = {}
 
     def on_decision(self, d: Decision, now: datetime) -> list[LearningExample]:
         """Add one decision's turn to its conversation's episode (and replay early events)."""
         if d.action is Action.owned:
             return []
         ep = self.episodes.get(d.conversation_id)
+        returned: list[LearningExample] = []
         if ep is None:
             ep = self.episodes[d.conversation_id] = Episode(d.conversation_id, d.ts)
+            returned = self._came_back(d, now)
         if ep.escalated:
             if d.action is Action.escalate and d.handoff_id and ep.handoff_id is None:
                 ep.handoff_id = d.handoff_id  # a gather completed: the handoff now exists
@@ -140,7 +147,26 @@ class Learner:
         ep.peak_frustration = max(ep.peak_frustration, s.frustration)
         if d.action in (Action.gather, Action.escalate):
             ep.escalated, ep.handoff_id = True, d.handoff_id
-        return self._replay(d.conversation_id, now) if d.conversation_id in self.early else []
+            if (
+                s.customer_id
+                and self.contained_by_customer.get(s.customer_id) == ep.conversation_id
+            ):
+                del self.contained_by_customer[s.customer_id]
+        elif s.customer_id and not ep.escalated:
+            self.contained_by_customer[s.customer_id] = d.conversation_id
+        if d.conversation_id in self.early:
+            returned.extend(self._replay(d.conversation_id, now))
+        return returned
+
+    def _came_back(self, d: Decision, now: datetime) -> list[LearningExample]:
+        """A customer's new conversation: their last contained one, if recent, was bad."""
+        customer = d.signals.customer_id
+        earlier_id = self.contained_by_customer.pop(customer, None) if customer else None
+        earlier = self.episodes.get(earlier_id) if earlier_id else None
+        if earlier is None or earlier.escalated or earlier.returned_at is not None:
+            return []
+        earlier.returned_at = d.ts
+        return self._settle(earlier, now)
 
     def _replay(self, conversation_id: str, now: datetime) -> list[LearningExample]:
         out: list[LearningExample] = []
@@ -175,6 +201,9 @@ class Learner:
         for ep in list(self.episodes.values()):
             out.extend(self._settle(ep, now))
         window = self.rules.return_window
+        for customer, cid in list(self.contained_by_customer.items()):
+            if cid not in self.episodes:
+                del self.contained_by_customer[customer]  # settled: nothing left to mark
         for cid, events in list(self.early.items()):
             if max(e.ts for e in events) + window < now:
                 del self.early[cid]  # its decision never came (or the handoff is older)

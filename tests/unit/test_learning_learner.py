@@ -154,3 +154,42 @@ def test_a_survey_answer_joins_its_own_handoff_or_a_contained_conversation(polic
     escalated = next(cid for cid, ep in learner.episodes.items() if ep.handoff_id)
     foreign = answer.model_copy(update={"conversation_id": escalated, "handoff_id": "other"})
     assert learner.on_event(foreign, T0) == [] and learner.episodes[escalated].csat is None
+
+
+def test_a_customer_back_within_a_day_makes_the_contained_conversation_bad(
+    policy: Policy,
+) -> None:
+    benign = next(
+        c for c in generate(40, seed=3, escalating_share=0.0, start=T0) if c.turns[0].customer
+    )
+    customer = benign.turns[0].customer
+    assert customer is not None and customer.id
+
+    def decisions_of(cid: str, start: datetime) -> list[Decision]:
+        state = new_state(cid)
+        out = []
+        for i, t in enumerate(benign.turns):
+            turn = t.model_copy(update={"conversation_id": cid, "ts": start + timedelta(seconds=i)})
+            result = process_turn(state, turn, policy, now=turn.ts)
+            assert result is not None and result.decision is not None
+            out.append(result.decision)
+        return out
+
+    first = decisions_of("first", T0)
+    assert all(d.signals.customer_id == customer.id for d in first)
+    learner = Learner(LearnedModel())
+    for d in first:
+        assert learner.on_decision(d, d.ts) == []  # contained: waits for the return window
+    # The same customer starts another conversation three hours later.
+    examples = [
+        e
+        for d in decisions_of("second", T0 + timedelta(hours=3))
+        for e in learner.on_decision(d, d.ts)
+    ]
+    assert [(e.conversation_id, e.label) for e in examples] == [("first", "bad_containment")]
+    # A visit after the window leaves the earlier conversation's label to the window.
+    later = Learner(LearnedModel())
+    for d in first:
+        later.on_decision(d, d.ts)
+    settled = later.expire(T0 + timedelta(days=2))
+    assert [(e.conversation_id, e.label) for e in settled] == [("first", "good_containment")]
