@@ -8,7 +8,13 @@ its examples carry, as Prometheus gauges, over a sliding window of labelled conv
 - CSAT: mean of the answers;
 - handle time: mean of resolved less accepted;
 - speed of answer: mean of accepted less the escalating turn (the decision point);
-- customer effort: mean customer turns up to the decision point.
+- customer effort: mean customer turns up to the decision point;
+- right-channel rate: escalations resolved by the human in the queue they were first sent to,
+  over labelled escalations;
+- first-contact resolution: conversations served at the first contact, over all labelled:
+  contained ones labelled `good_containment` (no return within 24 h, no low rating) and
+  escalations resolved by the human (a return after an escalation is not seen live:
+  `warmhandoff report` counts it).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class KpiWindow:
         n = len(rows)
         escalated = sum(1 for _, o in rows if o.get("escalated"))
         contained = [label for label, o in rows if not o.get("escalated")]
+        escalations = [(label, o) for label, o in rows if o.get("escalated")]
         return {
             "escalation_rate": escalated / n if n else None,
             "containment": (n - escalated) / n if n else None,
@@ -48,6 +55,21 @@ class KpiWindow:
             "handle_time_seconds": _mean(o.get("handle_seconds") for _, o in rows),
             "speed_of_answer_seconds": _mean(o.get("answer_seconds") for _, o in rows),
             "customer_effort_turns": _mean(o.get("customer_turns") for _, o in rows),
+            "right_channel": (
+                sum(1 for _, o in escalations if o.get("right_channel")) / len(escalations)
+                if escalations
+                else None
+            ),
+            "first_contact_resolution": (
+                sum(
+                    1
+                    for label, o in rows
+                    if (o.get("resolved") if o.get("escalated") else label == "good_containment")
+                )
+                / n
+                if n
+                else None
+            ),
         }
 
 

@@ -72,6 +72,7 @@ class Episode:
     csat: int | None = None
     shadow_escalated: bool = False  # the shadow policy (if any) would have escalated
     returned_at: datetime | None = None  # the customer's next conversation started then
+    requeued: bool = False  # the handoff moved to another queue before a human took it
 
     def outcome(self) -> Outcome:
         """The facts `labels.label` decides on."""
@@ -191,6 +192,8 @@ class Learner:
             ep.resolved_at, ep.reason = e.ts, e.reason
         elif e.type is HandoffEventType.handed_back:
             ep.handed_back = True
+        elif e.type is HandoffEventType.queued and e.reason and e.queue:
+            ep.requeued = True  # moved to another queue (overflow, widening, a re-route)
         elif e.type in UNSERVED:
             ep.unserved = True
         return self._settle(ep, now)
@@ -241,6 +244,10 @@ class Learner:
             "positive": positive,
         }
         outcome["customer_turns"] = ep.customer_turns
+        if ep.escalated:
+            # Resolved where it was first sent, by the human, not handed back: the right channel.
+            outcome["resolved"] = ep.resolved_at is not None and not ep.handed_back
+            outcome["right_channel"] = outcome["resolved"] and not ep.requeued
         if ep.accepted_at is not None:
             outcome["answer_seconds"] = (ep.accepted_at - ep.last_turn_at).total_seconds()
         if ep.accepted_at is not None and ep.resolved_at is not None:

@@ -28,13 +28,13 @@ def test_kpis_over_the_window() -> None:
     window.add(
         example(
             "escalation_needed", escalated=True, csat=3, customer_turns=3,
-            answer_seconds=30.0, handle_seconds=600.0,
+            answer_seconds=30.0, handle_seconds=600.0, resolved=True, right_channel=False,
         )
     )  # fmt: skip
     window.add(
         example(
             "escalation_avoidable", escalated=True, customer_turns=1,
-            answer_seconds=90.0, handle_seconds=60.0,
+            answer_seconds=90.0, handle_seconds=60.0, resolved=False, right_channel=False,
         )
     )  # fmt: skip
     assert window.values() == {
@@ -45,4 +45,6 @@ def test_kpis_over_the_window() -> None:
         "handle_time_seconds": 330.0,
         "speed_of_answer_seconds": 60.0,
         "customer_effort_turns": 2.5,  # (2 + 4 + 3 + 1) / 4
+        "right_channel": 0.0,  # the needed one was re-queued, the avoidable one handed back
+        "first_contact_resolution": 0.5,  # the good containment and the resolved escalation
     }

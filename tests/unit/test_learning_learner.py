@@ -83,17 +83,21 @@ def test_escalations_are_labelled_from_the_lifecycle_and_learned(policy: Policy)
     [example] = learner.on_event(event(first, "csat", done, csat=4), done)
     assert example.label == "escalation_needed" and example.handoff_id == first.handoff_id
     assert example.outcome["csat"] == 4 and example.outcome["handle_seconds"] == 1200.0
+    assert example.outcome["resolved"] is True and example.outcome["right_channel"] is True
     assert model.examples == example.outcome["turns_learned"] > 0
     assert first.conversation_id not in learner.episodes
     # a quick resolution with no survey answer: avoidable, once the survey wait is over
     at = second.ts + timedelta(minutes=1)
+    # ...after the router moved it to its overflow queue: not the right channel
+    moved = event(second, "queued", at, queue="general", reason="overflow")
+    learner.on_event(moved, at)
     learner.on_event(event(second, "accepted", at), at)
     learner.on_event(event(second, "resolved", at + timedelta(seconds=40)), at)
     assert [e.label for e in learner.expire(at + timedelta(minutes=30))] == []
     later = learner.expire(at + timedelta(hours=2))
-    assert [e.label for e in later if e.conversation_id == second.conversation_id] == [
-        "escalation_avoidable"
-    ]
+    [avoidable] = [e for e in later if e.conversation_id == second.conversation_id]
+    assert avoidable.label == "escalation_avoidable"
+    assert avoidable.outcome["resolved"] is True and avoidable.outcome["right_channel"] is False
 
 
 def test_contained_conversations_are_labelled_when_the_window_closes(policy: Policy) -> None:
