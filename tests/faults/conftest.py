@@ -379,6 +379,10 @@ async def settle(
                 "faults": faults,
                 "expected_handoffs": len(expected),
                 "lost": len(set(expected) - set(file_handoff_ids(sink_file))),
+                # Decided but not committed, or not consumed at all: tells the two apart.
+                "undecided_turns": sum(
+                    1 for t in turns if (t.conversation_id, t.seq) not in watcher.decided_at
+                ),
                 "stalled": str(stalled).replace(" ", ""),
             }
         )
