@@ -313,6 +313,10 @@ async def run_router(settings: Any, *, clock: Clock = _now, tick_seconds: float 
             model, handle = inputs[msg.topic]
             try:
                 record: BaseModel = decode(msg.value, model, max_bytes=settings.max_turn_bytes)
+                try:
+                    out = handle(record, clock())
+                except RoutingError as exc:  # e.g. a queue this router's policy lacks
+                    raise Rejected("unroutable", str(exc)) from None
             except Rejected as rejected:
                 letter = dead_letter(
                     rejected,
@@ -325,23 +329,6 @@ async def run_router(settings: Any, *, clock: Clock = _now, tick_seconds: float 
                     now=clock(),
                 )
                 log.warning("router.rejected", reason=rejected.reason, topic=msg.topic)
-                await producer.send_and_wait(topics.name("deadletter"), encode(letter), key=msg.key)
-                continue
-            try:
-                out = handle(record, clock())
-            except RoutingError as exc:  # e.g. a queue this router's policy does not declare
-                unroutable = Rejected("unroutable", str(exc))
-                letter = dead_letter(
-                    unroutable,
-                    stage="router",
-                    topic=msg.topic,
-                    partition=msg.partition,
-                    offset=msg.offset,
-                    key=msg.key,
-                    value=msg.value,
-                    now=clock(),
-                )
-                log.warning("router.unroutable", reason=unroutable.reason, topic=msg.topic)
                 await producer.send_and_wait(topics.name("deadletter"), encode(letter), key=msg.key)
                 continue
             await publish(out)

@@ -25,6 +25,17 @@ from .test_worker_ops import wait_for_status
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 
+def router_env(dep: Deployment, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WARMHANDOFF_BOOTSTRAP_SERVERS": dep.settings.bootstrap_servers,
+        "WARMHANDOFF_TOPIC_PREFIX": dep.settings.topic_prefix,
+        "WARMHANDOFF_APP_ID": dep.settings.app_id,
+        "WARMHANDOFF_WEB_PORT": str(port),
+        "WARMHANDOFF_LOG_FORMAT": "json",
+    }
+
+
 def spawn(env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "warmhandoff.streams.cli", "router"],
@@ -39,14 +50,7 @@ async def test_router_process_routes_and_stops_cleanly(
 ) -> None:
     dep = deployment
     port = free_port()
-    env = {
-        **os.environ,
-        "WARMHANDOFF_BOOTSTRAP_SERVERS": dep.settings.bootstrap_servers,
-        "WARMHANDOFF_TOPIC_PREFIX": dep.settings.topic_prefix,
-        "WARMHANDOFF_APP_ID": dep.settings.app_id,
-        "WARMHANDOFF_WEB_PORT": str(port),
-        "WARMHANDOFF_LOG_FORMAT": "json",
-    }
+    env = router_env(dep, port)
     log = (tmp_path / "router.log").open("wb")
     proc = spawn(env, log)
     producer = AIOKafkaProducer(**aiokafka_kwargs(dep.settings))
@@ -87,14 +91,7 @@ async def test_a_restarted_router_still_knows_the_agents(
     """Presence is compacted and re-read on every start: the desk survives a restart."""
     dep = deployment
     port = free_port()
-    env = {
-        **os.environ,
-        "WARMHANDOFF_BOOTSTRAP_SERVERS": dep.settings.bootstrap_servers,
-        "WARMHANDOFF_TOPIC_PREFIX": dep.settings.topic_prefix,
-        "WARMHANDOFF_APP_ID": dep.settings.app_id,
-        "WARMHANDOFF_WEB_PORT": str(port),
-        "WARMHANDOFF_LOG_FORMAT": "json",
-    }
+    env = router_env(dep, port)
     producer = AIOKafkaProducer(**aiokafka_kwargs(dep.settings))
     await producer.start()
     try:
