@@ -81,7 +81,7 @@ class RouterCore:
     """Turns topic records into `Centre` events and `Centre` steps into records. Pure."""
 
     centre: Centre
-    health_every_seconds: float = 15.0
+    health_every_seconds: float = 5.0  # `queue.health` per queue every few seconds
     _conversations: dict[str, str] = field(default_factory=dict)  # handoff -> conversation
     _started: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
     _seen_events: deque[str] = field(default_factory=lambda: deque(maxlen=10_000))
