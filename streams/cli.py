@@ -265,7 +265,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_learning(args: argparse.Namespace) -> int:
     """`simulate --learning`: the learned trigger against the static rules (issue 8)."""
-    import orjson
 
     from .learning.simulation import LearningSimConfig, run_learning_simulation
     from .policy.loader import load_policy
@@ -276,13 +275,20 @@ def _cmd_learning(args: argparse.Namespace) -> int:
     report = run_learning_simulation(
         load_policy(args.policy), LearningSimConfig(conversations=n, seed=args.seed)
     )
-    if args.json:
+    _print_report(report, as_json=args.json, width=26)
+    return 0
+
+
+def _print_report(report: dict[str, object], *, as_json: bool, width: int) -> None:
+    """A simulation's report: indented JSON, or one `key value` line per entry."""
+    if as_json:
+        import orjson
+
         sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
         sys.stdout.buffer.flush()
-    else:
-        for key, value in report.items():
-            print(f"{key:<26} {value}")
-    return 0
+        return
+    for key, value in report.items():
+        print(f"{key:<{width}} {value}")
 
 
 def _cmd_contact_centre(args: argparse.Namespace) -> int:
@@ -307,14 +313,7 @@ def _cmd_contact_centre(args: argparse.Namespace) -> int:
         staffing=args.staffing,
     )
     report = run_simulation(load_policy(args.policy), config)
-    if args.json:
-        import orjson
-
-        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-        sys.stdout.buffer.flush()
-    else:
-        for key, value in report.items():
-            print(f"{key:<22} {value}")
+    _print_report(report, as_json=args.json, width=22)
     return 0
 
 
