@@ -155,6 +155,20 @@ class Settings(BaseSettings):
         "auto", description="auto: JSON when stderr is not a terminal"
     )
     log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    # --- the learner (`warmhandoff learner`, streams/learning/) ---
+    learner_survey_idle_seconds: float = Field(
+        default=1800.0,
+        gt=0,
+        description="learner: a conversation the bot kept with no turn for this long is over "
+        "and the bot is directed to ask the one-question survey",
+    )
+    learner_survey_sample: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="learner: share of conversations the bot kept that get the survey, chosen "
+        "by conversation id (0: none)",
+    )
     # --- CRM sinks (`warmhandoff sink KIND`, streams/sinks/) ---
     sink_retry_attempts: int = Field(
         default=6,

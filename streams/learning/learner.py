@@ -2,8 +2,9 @@
 
 Input: `escalation.decisions` and `handoff.events`, keyed by conversation_id. Output:
 `LearningExample`s for `learning.examples` (one per labelled episode); the model learns
-every turn of the episode with its label. Nothing here touches Kafka or a clock (`now` is a
-parameter); `runner.py` is the process around it.
+every turn of the episode with its label; `surveys_due` gives `survey` directives for
+`bot.directives`. Nothing here touches Kafka or a clock (`now` is a parameter); `runner.py`
+is the process around it.
 
 An episode is a conversation from its first decision to its decision point: the first
 `gather` or `escalate` (then the handoff's events label it), or, if the bot kept it, its
@@ -12,11 +13,14 @@ decision point are the human's and teach nothing about when to escalate. A `csat
 by handoff id, else by conversation (a contained conversation's survey answer, published
 with the conversation id as its handoff id).
 
+A contained conversation with no turn for `ContainedSurvey.idle` is over: `surveys_due`
+returns one `survey` directive for it (once per conversation; survey.py), whose answer then
+joins as above.
+
 Features are rebuilt from the decisions exactly as the worker computed them when it scored
 the turn (`features.features_from`: the signals plus three counters kept here), so training
-and scoring do not drift apart. Not yet used: a customer's return within 24 h (it needs the
-turns' customer ids; `warmhandoff report` measures it offline), so contained conversations
-are labelled from CSAT and the window alone.
+and scoring do not drift apart. A customer's return within the window is told by
+`Signals.customer_id` (their next conversation's first decision).
 """
 
 from __future__ import annotations
@@ -26,11 +30,19 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..models import Action, Decision, HandoffEvent, HandoffEventType, LearningExample
+from ..models import (
+    Action,
+    Decision,
+    Directive,
+    HandoffEvent,
+    HandoffEventType,
+    LearningExample,
+)
 from .features import FEATURES, features_from
 from .labels import DEFAULT_RULES, Label, LabelRules, Outcome, is_positive, label
 from .model import LearnedModel
 from .shadow import ShadowPolicy
+from .survey import ContainedSurvey, contained_survey_directive
 
 NAMESPACE = uuid.UUID("6f1e4d6a-3b1a-5c55-9d2e-2a7f1c0b8e11")
 MAX_TURNS = 60  # turns kept per episode: a runaway conversation cannot grow without bound
@@ -73,6 +85,8 @@ class Episode:
     shadow_escalated: bool = False  # the shadow policy (if any) would have escalated
     returned_at: datetime | None = None  # the customer's next conversation started then
     requeued: bool = False  # the handoff moved to another queue before a human took it
+    seq: int = 0  # the last turn's
+    surveyed: bool = False  # asked the contained survey (or must not be: see `Learner.asked`)
 
     def outcome(self) -> Outcome:
         """The facts `labels.label` decides on."""
@@ -101,10 +115,12 @@ class Learner:
         *,
         rules: LabelRules = DEFAULT_RULES,
         shadow: ShadowPolicy | None = None,
+        survey: ContainedSurvey | None = None,
     ) -> None:
         self.model = model
         self.rules = rules
         self.shadow = shadow
+        self.survey = survey or ContainedSurvey()
         self.episodes: dict[str, Episode] = {}
         # Events read before the decision they belong to: two topics are two streams, and
         # nothing orders one against the other. Replayed when the decision arrives.
@@ -112,6 +128,12 @@ class Learner:
         # A customer's latest conversation the bot kept, by customer id: their next
         # conversation within the return window makes it bad containment.
         self.contained_by_customer: dict[str, str] = {}
+        # Contained conversations to survey once idle, least recently active first (a turn
+        # moves its conversation to the end), so `surveys_due` stops at the first one not due.
+        self.idle_queue: dict[str, None] = {}
+        # Conversations whose episode ended after a handoff or a survey, by when: a later
+        # episode of the same conversation (the bot back after a human) is not asked again.
+        self.asked: dict[str, datetime] = {}
 
     def on_decision(self, d: Decision, now: datetime) -> list[LearningExample]:
         """Add one decision's turn to its conversation's episode (and replay early events)."""
@@ -121,6 +143,7 @@ class Learner:
         returned: list[LearningExample] = []
         if ep is None:
             ep = self.episodes[d.conversation_id] = Episode(d.conversation_id, d.ts)
+            ep.surveyed = d.conversation_id in self.asked
             returned = self._came_back(d, now)
         if ep.escalated:
             if d.action is Action.escalate and d.handoff_id and ep.handoff_id is None:
@@ -142,22 +165,47 @@ class Learner:
             _, shadow = self.shadow.check(d, ep.clarifications)
             ep.shadow_escalated = ep.shadow_escalated or shadow == Action.escalate.value
         ep.clarifications += d.action is Action.clarify
-        ep.last_turn_at, ep.decision_id = d.ts, d.decision_id
+        ep.last_turn_at, ep.decision_id, ep.seq = d.ts, d.decision_id, d.seq
         ep.repeats = s.repeat_count
         ep.human_requests += s.human_request
         ep.peak_frustration = max(ep.peak_frustration, s.frustration)
         if d.action in (Action.gather, Action.escalate):
             ep.escalated, ep.handoff_id = True, d.handoff_id
+            self.idle_queue.pop(ep.conversation_id, None)
             if (
                 s.customer_id
                 and self.contained_by_customer.get(s.customer_id) == ep.conversation_id
             ):
                 del self.contained_by_customer[s.customer_id]
-        elif s.customer_id and not ep.escalated:
-            self.contained_by_customer[s.customer_id] = d.conversation_id
+        else:
+            if s.customer_id:
+                self.contained_by_customer[s.customer_id] = d.conversation_id
+            self._await_idle(ep)
         if d.conversation_id in self.early:
             returned.extend(self._replay(d.conversation_id, now))
         return returned
+
+    def _await_idle(self, ep: Episode) -> None:
+        """(Re)start the idle clock of a contained conversation that may be surveyed."""
+        self.idle_queue.pop(ep.conversation_id, None)
+        if ep.surveyed or ep.customer_turns == 0 or not self.survey.asks(ep.conversation_id):
+            return  # asked already, or nobody to ask: the customer never wrote
+        self.idle_queue[ep.conversation_id] = None
+
+    def surveys_due(self, now: datetime) -> list[Directive]:
+        """A `survey` directive for every contained conversation idle since `survey.idle`."""
+        out: list[Directive] = []
+        while self.idle_queue:
+            cid = next(iter(self.idle_queue))
+            ep = self.episodes[cid]
+            idle_for = now - ep.last_turn_at
+            if idle_for < self.survey.idle:
+                break  # the rest were active later
+            del self.idle_queue[cid]
+            ep.surveyed = True
+            if idle_for <= self.survey.idle + self.survey.late:
+                out.append(contained_survey_directive(cid, ep.seq, now))
+        return out
 
     def _came_back(self, d: Decision, now: datetime) -> list[LearningExample]:
         """A customer's new conversation: their last contained one, if recent, was bad."""
@@ -204,6 +252,9 @@ class Learner:
         for ep in list(self.episodes.values()):
             out.extend(self._settle(ep, now))
         window = self.rules.return_window
+        for cid, when in list(self.asked.items()):
+            if when + window < now:
+                del self.asked[cid]
         for customer, cid in list(self.contained_by_customer.items()):
             if cid not in self.episodes:
                 del self.contained_by_customer[customer]  # settled: nothing left to mark
@@ -214,7 +265,7 @@ class Learner:
 
     def _settle(self, ep: Episode, now: datetime) -> list[LearningExample]:
         if ep.escalated and ep.unserved:
-            del self.episodes[ep.conversation_id]  # no label: what a human would do is unknown
+            self._close(ep, now)  # no label: what a human would do is unknown
             return []
         found = label(ep.outcome(), now=now, rules=self.rules)
         if found is None:
@@ -227,8 +278,17 @@ class Learner:
         )
         if waiting_for_csat:
             return []
-        del self.episodes[ep.conversation_id]
+        self._close(ep, now)
         return [self._learn(ep, found)]
+
+    def _close(self, ep: Episode, now: datetime) -> None:
+        del self.episodes[ep.conversation_id]
+        self.idle_queue.pop(ep.conversation_id, None)
+        # Kept only while the conversation may still go on: one settled by the end of the
+        # return window is over (and remembering every one would double the ids held).
+        live = now - ep.last_turn_at < self.rules.return_window
+        if live and (ep.escalated or ep.surveyed):
+            self.asked[ep.conversation_id] = now
 
     def _learn(self, ep: Episode, found: Label) -> LearningExample:
         positive = is_positive(found)

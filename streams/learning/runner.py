@@ -2,7 +2,9 @@
 
 Inputs: `escalation.decisions` and `handoff.events` (key conversation_id), consumer group
 `<app id>-learner`. Outputs: `learning.examples` (key conversation_id, deterministic
-`example_id`) and `learning.model` (compacted, key "learned": the model snapshot as JSON).
+`example_id`), `learning.model` (compacted, key "learned": the model snapshot as JSON) and
+`bot.directives` (key conversation_id: the `survey` after a conversation the bot kept, with a
+stable `directive_id`; checked for every `EXPIRE_SECONDS`, so sent within that of going idle).
 One learner process runs per deployment (it owns one model); `Learner` (learner.py) holds
 the logic.
 
@@ -20,7 +22,7 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -32,7 +34,7 @@ from ..codec import Rejected, decode, encode
 from ..errors import WarmhandoffError
 from ..logs import configure_logging
 from ..metrics import KPI, REGISTRY
-from ..models import Decision, HandoffEvent, LearningExample
+from ..models import Decision, Directive, HandoffEvent, LearningExample
 from ..ops import OpsServer
 from ..policy.model import Policy
 from ..settings import Settings, aiokafka_kwargs
@@ -42,6 +44,7 @@ from .learner import Learner
 from .model import LearnedModel
 from .scorer import SnapshotError
 from .shadow import ShadowPolicy
+from .survey import ContainedSurvey
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +99,11 @@ SHADOW_QUALITY = Gauge(
     ["policy", "measure"],
     registry=REGISTRY,
 )
+SURVEYS = Counter(
+    "warmhandoff_learning_surveys_total",
+    "Survey directives sent after conversations the bot kept",
+    registry=REGISTRY,
+)
 OPEN_EPISODES = Gauge(
     "warmhandoff_learning_open_episodes",
     "Conversations waiting for their outcome label",
@@ -145,12 +153,17 @@ class LearnerProcess:
         self.snapshot_seconds, self.expire_seconds = snapshot_seconds, expire_seconds
         self.consumed = 0  # input records applied
         self.produced = 0  # examples sent to learning.examples
+        self.surveyed = 0  # survey directives sent to bot.directives
         self.progress = asyncio.Condition()  # notified after every batch (`wait_until`)
         self.group_id = f"{topics.faust_app_id}-learner"
         self._stop = asyncio.Event()
         self.shadow = ShadowPolicy(shadow) if shadow is not None else None
         self._exported: dict[tuple[str, str], int] = {}  # disagreements already counted
-        self.learner = Learner(LearnedModel(), shadow=self.shadow)
+        survey = ContainedSurvey(
+            idle=timedelta(seconds=settings.learner_survey_idle_seconds),
+            sample=settings.learner_survey_sample,
+        )
+        self.learner = Learner(LearnedModel(), shadow=self.shadow, survey=survey)
         self.kpis = KpiWindow()
         self._published = -1
         self._polled = False  # the model is restored and the group answered a first poll
@@ -211,6 +224,7 @@ class LearnerProcess:
             batches = await consumer.getmany(timeout_ms=500, max_records=2000)
             self._polled = True
             examples: list[LearningExample] = []
+            surveys: list[Directive] = []
             for records in batches.values():
                 for record in records:
                     examples.extend(self._apply(names[record.topic], record.value))
@@ -218,6 +232,7 @@ class LearnerProcess:
             now = time.monotonic()
             if now - last_expire >= self.expire_seconds or stopping:
                 examples.extend(self.learner.expire(self.clock()))
+                surveys = self.learner.surveys_due(self.clock())
                 last_expire = now
             for example in examples:
                 EXAMPLES.labels(example.label).inc()
@@ -227,6 +242,14 @@ class LearnerProcess:
                     self.topics.name("learning.examples"),
                     encode(example),
                     key=example.conversation_id.encode(),
+                )
+            for directive in surveys:
+                SURVEYS.inc()
+                self.surveyed += 1
+                await producer.send(
+                    self.topics.name("bot.directives"),
+                    encode(directive),
+                    key=directive.conversation_id.encode(),
                 )
             OPEN_EPISODES.set(len(self.learner.episodes))
             if examples:
