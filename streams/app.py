@@ -427,6 +427,11 @@ class Pipeline:
 
     async def handle_event(self, event: HandoffEvent, now: datetime) -> Outcome:
         """Apply one lifecycle event to its conversation (hold `_state_lock`)."""
+        if event.type is HandoffEventType.csat and event.handoff_id == event.conversation_id:
+            # The answer to the survey after a conversation the bot kept (the learner's,
+            # streams/learning/survey.py): no handoff to apply it to, and not a rejection.
+            log.debug("handoff.contained_csat", conversation_id=event.conversation_id)
+            return Outcome()
         key = event.conversation_id.encode()
         raw = self.conversations.get(key)
         state = ConversationState.loads(raw) if raw else new_state(event.conversation_id)

@@ -247,3 +247,19 @@ async def test_events_from_the_http_intake_are_published_keyed_by_conversation(
     await pipeline.publish_events([event])
     assert [(t, k) for t, k, _ in producer.sent] == [(pipeline.out.events, b"c-9")]
     assert orjson.loads(producer.sent[0][2])["event_id"] == event.event_id
+
+
+async def test_a_contained_survey_answer_is_neither_applied_nor_rejected(stage: Any) -> None:
+    """The survey after a conversation the bot kept is answered with the conversation id as
+    the handoff id (streams/learning/survey.py): the learner's; the worker leaves it alone."""
+    pipeline, producer, _ = stage
+    rejected = metrics.REGISTRY.get_sample_value(
+        "warmhandoff_handoff_events_rejected_total", {"reason": "no_handoff"}
+    )
+    await put_events(pipeline, event_bytes("c-9", "csat", csat=1))
+    assert producer.sent == []
+    assert pipeline.conversations.get(b"c-9") is None
+    after = metrics.REGISTRY.get_sample_value(
+        "warmhandoff_handoff_events_rejected_total", {"reason": "no_handoff"}
+    )
+    assert after == rejected
