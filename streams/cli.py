@@ -395,6 +395,22 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_soak(args: argparse.Namespace) -> int:
+    import json
+
+    from .logs import configure_logging
+    from .soak import Plan, render, soak_main
+
+    configure_logging("WARNING")  # logs to stderr: stdout carries the result only
+    _interrupt_on_sigterm()
+    fraction = 0.6 if args.fraction is None else args.fraction
+    plan = Plan(args.minutes, args.rate, fraction, args.window, args.seed, args.warmup)
+    say = (lambda text: None) if args.json else (lambda text: print(f"[soak] {text}", flush=True))
+    report = asyncio.run(soak_main(plan, bootstrap=args.bootstrap, say=say))
+    sys.stdout.write(json.dumps(report) + "\n" if args.json else render(report))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="warmhandoff",
@@ -425,6 +441,24 @@ def _parser() -> argparse.ArgumentParser:
         "--profile", type=Path, metavar="FILE", help="sample the worker with py-spy into FILE"
     )
     p.set_defaults(handler=_cmd_bench)
+
+    p = sub.add_parser(
+        "soak", help="the whole path at a fixed share of the sustained rate for a long time"
+    )
+    p.add_argument("--minutes", type=float, default=30.0, help="how long to offer (default 30)")
+    rate = p.add_mutually_exclusive_group()
+    rate.add_argument("--rate", type=float, help="offered turns/s (skips measuring the rate)")
+    rate.add_argument(
+        "--fraction", type=float, help="share of the sustained rate, measured first (default 0.6)"
+    )
+    p.add_argument("--window", type=float, default=30.0, help="seconds per window (default 30)")
+    p.add_argument(
+        "--warmup", type=int, default=1, help="windows not judged, RSS measured after (default 1)"
+    )
+    p.add_argument("--seed", type=int, default=13, help="seed of the simulated traffic")
+    p.add_argument("--json", action="store_true", help="print only the JSON report")
+    p.add_argument("--bootstrap", help="use this broker (default: start the embedded one)")
+    p.set_defaults(handler=_cmd_soak)
 
     p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
     p.add_argument("--bootstrap", help="host:port to listen on (default from settings)")
