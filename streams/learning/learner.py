@@ -20,7 +20,10 @@ joins as above.
 Features are rebuilt from the decisions exactly as the worker computed them when it scored
 the turn (`features.features_from`: the signals plus three counters kept here), so training
 and scoring do not drift apart. A customer's return within the window is told by
-`Signals.customer_id` (their next conversation's first decision).
+`Signals.customer_id` (their next conversation's first decision, within the return window of
+the previous one's last turn, the human's turns included): a contained conversation it follows
+is bad containment; an escalated one, or one already labelled, was not resolved at the first
+contact, which `take_returns` tells the live KPIs (kpis.py).
 """
 
 from __future__ import annotations
@@ -125,9 +128,12 @@ class Learner:
         # Events read before the decision they belong to: two topics are two streams, and
         # nothing orders one against the other. Replayed when the decision arrives.
         self.early: dict[str, list[HandoffEvent]] = {}
-        # A customer's latest conversation the bot kept, by customer id: their next
-        # conversation within the return window makes it bad containment.
-        self.contained_by_customer: dict[str, str] = {}
+        # A customer's latest conversation and its latest turn, by customer id, while the
+        # return window is open (pruned in `expire`): their next conversation is a return.
+        self.last_contact: dict[str, tuple[str, datetime]] = {}
+        # Conversations labelled (or closed) before their customer came back: the live
+        # first-contact resolution counts them out. The runner takes them every batch.
+        self.returns: list[str] = []
         # Contained conversations to survey once idle, least recently active first (a turn
         # moves its conversation to the end), so `surveys_due` stops at the first one not due.
         self.idle_queue: dict[str, None] = {}
@@ -137,14 +143,16 @@ class Learner:
 
     def on_decision(self, d: Decision, now: datetime) -> list[LearningExample]:
         """Add one decision's turn to its conversation's episode (and replay early events)."""
+        ep = self.episodes.get(d.conversation_id)
+        new = ep is None and d.action is not Action.owned
+        returned = self._came_back(d, now) if new else []
+        if d.signals.customer_id:  # the human's turns too: a return counts from the last one
+            self.last_contact[d.signals.customer_id] = (d.conversation_id, d.ts)
         if d.action is Action.owned:
             return []
-        ep = self.episodes.get(d.conversation_id)
-        returned: list[LearningExample] = []
         if ep is None:
             ep = self.episodes[d.conversation_id] = Episode(d.conversation_id, d.ts)
             ep.surveyed = d.conversation_id in self.asked
-            returned = self._came_back(d, now)
         if ep.escalated:
             if d.action is Action.escalate and d.handoff_id and ep.handoff_id is None:
                 ep.handoff_id = d.handoff_id  # a gather completed: the handoff now exists
@@ -172,14 +180,7 @@ class Learner:
         if d.action in (Action.gather, Action.escalate):
             ep.escalated, ep.handoff_id = True, d.handoff_id
             self.idle_queue.pop(ep.conversation_id, None)
-            if (
-                s.customer_id
-                and self.contained_by_customer.get(s.customer_id) == ep.conversation_id
-            ):
-                del self.contained_by_customer[s.customer_id]
         else:
-            if s.customer_id:
-                self.contained_by_customer[s.customer_id] = d.conversation_id
             self._await_idle(ep)
         if d.conversation_id in self.early:
             returned.extend(self._replay(d.conversation_id, now))
@@ -208,14 +209,31 @@ class Learner:
         return out
 
     def _came_back(self, d: Decision, now: datetime) -> list[LearningExample]:
-        """A customer's new conversation: their last contained one, if recent, was bad."""
+        """A customer's new conversation: their previous one, if recent, was not enough."""
         customer = d.signals.customer_id
-        earlier_id = self.contained_by_customer.pop(customer, None) if customer else None
-        earlier = self.episodes.get(earlier_id) if earlier_id else None
-        if earlier is None or earlier.escalated or earlier.returned_at is not None:
+        previous = self.last_contact.get(customer) if customer else None
+        if previous is None:
             return []
-        earlier.returned_at = d.ts
-        return self._settle(earlier, now)
+        earlier_id, last_at = previous
+        # As report's `returned`: another conversation, started after the last turn.
+        if (
+            earlier_id == d.conversation_id
+            or not last_at < d.ts <= last_at + self.rules.return_window
+        ):
+            return []
+        earlier = self.episodes.get(earlier_id)
+        if earlier is None:  # labelled already: only first-contact resolution changes
+            self.returns.append(earlier_id)
+            return []
+        if earlier.returned_at is not None:
+            return []
+        earlier.returned_at = d.ts  # `_close` adds it to `returns`
+        return [] if earlier.escalated else self._settle(earlier, now)
+
+    def take_returns(self) -> list[str]:
+        """The conversations `returns` gathered since the last call (see `__init__`)."""
+        taken, self.returns = self.returns, []
+        return taken
 
     def _replay(self, conversation_id: str, now: datetime) -> list[LearningExample]:
         out: list[LearningExample] = []
@@ -255,9 +273,9 @@ class Learner:
         for cid, when in list(self.asked.items()):
             if when + window < now:
                 del self.asked[cid]
-        for customer, cid in list(self.contained_by_customer.items()):
-            if cid not in self.episodes:
-                del self.contained_by_customer[customer]  # settled: nothing left to mark
+        for customer, (_, last_at) in list(self.last_contact.items()):
+            if last_at + window < now:
+                del self.last_contact[customer]  # a next conversation is no return
         for cid, events in list(self.early.items()):
             if max(e.ts for e in events) + window < now:
                 del self.early[cid]  # its decision never came (or the handoff is older)
@@ -284,6 +302,8 @@ class Learner:
     def _close(self, ep: Episode, now: datetime) -> None:
         del self.episodes[ep.conversation_id]
         self.idle_queue.pop(ep.conversation_id, None)
+        if ep.returned_at is not None:
+            self.returns.append(ep.conversation_id)  # after its example, if it has one
         # Kept only while the conversation may still go on: one settled by the end of the
         # return window is over (and remembering every one would double the ids held).
         live = now - ep.last_turn_at < self.rules.return_window

@@ -243,6 +243,9 @@ class LearnerProcess:
                     encode(example),
                     key=example.conversation_id.encode(),
                 )
+            returns = self.learner.take_returns()  # after `add`: a row may be this batch's
+            for conversation_id in returns:
+                self.kpis.returned(conversation_id)
             for directive in surveys:
                 SURVEYS.inc()
                 self.surveyed += 1
@@ -252,7 +255,7 @@ class LearnerProcess:
                     key=directive.conversation_id.encode(),
                 )
             OPEN_EPISODES.set(len(self.learner.episodes))
-            if examples:
+            if examples or returns:
                 self._export_kpis()
             self._export_shadow()
             async with self.progress:
