@@ -140,6 +140,13 @@ CONSUMER_LAG = Gauge(
     ["topic"],
     registry=REGISTRY,
 )
+CONSUMER_OFFSET_GAPS = Counter(
+    "warmhandoff_consumer_offset_gaps_total",
+    "Offset gaps seen by the worker's consumer on an input topic (records skipped: see "
+    "streams/transport.py); zero in a healthy deployment",
+    ["topic"],
+    registry=REGISTRY,
+)
 HANDOFF_EVENTS = Counter(
     "warmhandoff_handoff_events_total",
     "Handoff lifecycle events applied, by type (delivered, accepted, resolved, csat, ...).",

@@ -10,10 +10,16 @@ measured here as ~370 ms median delivery latency at 1500 ms, ~27 ms at 100 ms an
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from faust.transport.consumer import RecordMap
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from faust.types.tuples import ack_lock
+
+from . import metrics
 
 SCHEME = "whkafka"
 
@@ -31,10 +37,133 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class Consumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer using `ConsumerThread`."""
+    """Faust's aiokafka consumer using `ConsumerThread`, with two rebalance bugs fixed.
+
+    Both were found by the fault suite (tests/faults; README, "Faults").
+
+    **Records read before the seek (lost turns).** After a rebalance Faust's recovery resumes
+    the stream partitions and only then seeks them to their committed offsets, with the
+    fetcher already running. A partition this worker keeps across the rebalance still has
+    its old fetch position, past the records that were waiting in the agents' buffers (Faust
+    clears those buffers on revocation). A batch fetched in that window is delivered after
+    the seek: Faust takes the distance to the committed offset as a gap (as if compacted
+    away), acknowledges it, drops the re-fetched records as already read, and commits past
+    turns nobody processed. Here, resuming a stream partition after an assignment is held
+    until `perform_seek` has put it at its committed offset.
+
+    **A refused commit forgotten (lag that never drains).** Faust takes acknowledged offsets
+    off its list before it commits and records them as committed even when the broker
+    refused (aiokafka's "the group has already rebalanced"). If the partition stays here
+    and no further record arrives on it, nothing commits those offsets again. A refused
+    commit is put back, so the next commit retries it.
+
+    The same window has a second door: a fetch already waiting in the consumer thread when
+    the rebalance began returns after the seek, and Faust delivers it against the partitions
+    that were active when it was asked for. A batch whose wait spanned a seek is therefore
+    not delivered: its stream partitions are sought back to the offsets the seek set, and
+    fetched again from there.
+
+    Gaps are still accepted as Faust does (compacted changelogs have them), and each is
+    logged and counted (`warmhandoff_consumer_offset_gaps_total`): on the pipeline's input
+    topics, which are never compacted, a gap means records were skipped.
+    """
+
+    _seek_pending: bool = False
+    _seek_epoch: int = 0
+    _held: set[TP]
 
     def _new_consumer_thread(self) -> Any:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        self._seek_pending = True
+        self._held = set()
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        """Resume fetching; stream partitions wait for the seek after an assignment."""
+        resume = set(tps)
+        if self._seek_pending:
+            held = {tp for tp in resume if not self._is_changelog_tp(tp)}
+            self._held |= held
+            resume -= held
+        super().resume_partitions(resume)
+
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        self._seek_epoch += 1
+        held = self.__dict__.get("_held", set())
+        self._seek_pending, self._held = False, set()
+        super().resume_partitions(held & self.assignment())
+
+    async def _wait_next_records(
+        self,
+        timeout: float,  # noqa: ASYNC109 (Faust's signature)
+    ) -> tuple[RecordMap | None, set[TP] | None]:
+        epoch = self._seek_epoch
+        records, active = await super()._wait_next_records(timeout)
+        if not records or epoch == self._seek_epoch:
+            return records, active
+        stale = {tp for tp in records if not self._is_changelog_tp(tp)}
+        rewind = {
+            tp: offset
+            for tp in stale & self.assignment()
+            if (offset := self._read_offset.get(tp)) is not None
+        }
+        if rewind:
+            await self._thread.seek_wait(rewind)
+        if stale:
+            self.log.info("Dropped a fetch that spanned a seek, fetching again: %r", rewind)
+        return {tp: rs for tp, rs in records.items() if tp not in stale}, active
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        if not self._is_changelog_tp(tp):
+            metrics.CONSUMER_OFFSET_GAPS.labels(tp.topic).inc()
+            self.log.warning(
+                "Offset gap on %s:%s, records %s..%s not received",
+                tp.topic,
+                tp.partition,
+                offset_from,
+                offset_to - 1,
+            )
+        await super()._add_gap(tp, offset_from, offset_to)
+
+    async def _commit_offsets(
+        self, offsets: Mapping[TP, int], start_new_transaction: bool = True
+    ) -> bool:
+        before = {tp: self._committed_offset.get(tp) for tp in offsets}
+        committed = await super()._commit_offsets(
+            offsets, start_new_transaction=start_new_transaction
+        )
+        if not committed:
+            self.restore_refused(offsets, before)
+        return committed
+
+    def restore_refused(self, offsets: Mapping[TP, int], before: Mapping[TP, int | None]) -> None:
+        """Undo Faust's bookkeeping of a commit the broker refused, for partitions still
+        assigned here (a revoked one is re-read from its committed offset by its next owner)."""
+        assigned = self.assignment()
+        retried = {}
+        with ack_lock:
+            for tp, offset in offsets.items():
+                if tp not in assigned:
+                    continue
+                previous = before.get(tp)
+                self._committed_offset[tp] = previous
+                # Faust commits the first run of consecutive acked offsets, and waits when
+                # the run starts more than one past the committed offset: put back the
+                # whole run it took off, from the last committed offset.
+                start = offset - 1 if previous is None else min(previous, offset - 1)
+                index = self._acked_index[tp]
+                acked = self._acked[tp]
+                for acked_offset in range(start, offset):
+                    if acked_offset not in index:
+                        index.add(acked_offset)
+                        acked.append(acked_offset)
+                acked.sort()
+                retried[f"{tp.topic}:{tp.partition}"] = offset
+        if retried:
+            self.log.warning("Commit refused by the broker, retrying: %r", retried)
 
 
 class Transport(faust_aiokafka.Transport):
