@@ -198,6 +198,14 @@ class Pipeline:
             self._events
         )
         self.app.timer(settings.timer_interval_seconds)(self._tick_overdue)
+        # Counters an alert watches start at zero, so a worker's first increment is a change
+        # (`increase()` does not see a series that is born at 1).
+        for topic in (self.turns_topic, self.events_topic, self.timers_topic):
+            metrics.CONSUMER_OFFSET_GAPS.labels(topic.get_topic_name())
+        for outcome in lifecycle.DEADLINE_OUTCOMES:
+            metrics.HANDOFF_DEADLINES.labels(outcome)
+        for kind in HandoffEventType:
+            metrics.HANDOFF_EVENTS.labels(kind.value)
         self.app.timer(LAG_INTERVAL_S)(self._measure_lag)
         # The learned trigger's model (streams/learning): restored from `learning.model` once
         # the worker is ready and refreshed periodically; until then turns are not scored.

@@ -149,6 +149,10 @@ class Timeouts:
 DEFAULT_TIMEOUTS = Timeouts()
 
 
+#: What a passed deadline did (`Outcome.deadline`, the deadlines metric's labels).
+DEADLINE_OUTCOMES = ("redelivered", "failed", "rerouted", "still_waiting")
+
+
 @dataclass(slots=True)
 class Outcome:
     """What an event or a deadline did: publish these, in this order, then save the state."""

@@ -104,12 +104,14 @@ class Consumer(faust_aiokafka.Consumer):
         records, active = await super()._wait_next_records(timeout)
         if not records or epoch == self._seek_epoch:
             return records, active
-        stale = {tp for tp in records if not self._is_changelog_tp(tp)}
-        rewind = {
-            tp: offset
-            for tp in stale & self.assignment()
-            if (offset := self._read_offset.get(tp)) is not None
-        }
+        stale = {tp for tp, batch in records.items() if batch and not self._is_changelog_tp(tp)}
+        rewind = {}
+        for tp in stale & self.assignment():
+            # Back to where this batch began, or to the offset the seek set if that is
+            # earlier (a batch fetched from the old position); never past either.
+            first = records[tp][0].offset
+            sought = self._read_offset.get(tp)
+            rewind[tp] = first if sought is None else min(first, sought)
         if rewind:
             await self._thread.seek_wait(rewind)
         if stale:

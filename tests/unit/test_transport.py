@@ -7,7 +7,7 @@ from typing import Any
 
 from faust.types import TP
 
-from warmhandoff.streams import transport
+from warmhandoff.streams import metrics, transport
 from warmhandoff.streams.app import Pipeline
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.settings import Settings
@@ -104,3 +104,61 @@ async def test_a_commit_the_broker_refused_is_retried(tmp_path: Path, monkeypatc
     assert await consumer.force_commit() is True
     assert commits == [{turns: 110}, {turns: 110}]
     assert consumer._committed_offset[turns] == 110
+
+
+class _Record:
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+
+async def test_a_fetch_that_spanned_a_seek_is_fetched_again_not_delivered(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A batch whose wait began before a rebalance's seek is not delivered: Faust would take
+    the distance to the sought offset for a gap and commit past turns nobody processed."""
+    consumer, turns, changelog = worker_consumer(tmp_path, monkeypatch)
+    other = TP(turns.topic, 4)  # read from the start: no committed offset yet
+    monkeypatch.setattr(consumer, "assignment", lambda: {turns, changelog, other})
+    rewinds: list[dict[TP, int]] = []
+
+    async def seek_wait(partitions: dict[TP, int]) -> None:
+        rewinds.append(dict(partitions))
+
+    monkeypatch.setattr(consumer._thread, "seek_wait", seek_wait)
+    batches = {
+        turns: [_Record(143), _Record(144)],  # fetched from the old position
+        other: [_Record(46), _Record(47)],
+        changelog: [_Record(5)],
+    }
+    seek_during_wait = True
+
+    async def fetched(
+        self: Any,
+        timeout: float,  # noqa: ASYNC109 (Faust's signature)
+    ) -> tuple[dict[TP, list[Any]], set[TP]]:
+        if seek_during_wait:  # what a rebalance's perform_seek does meanwhile
+            consumer._seek_epoch += 1
+            consumer._read_offset[turns] = 116
+            consumer._read_offset.pop(other, None)
+        return dict(batches), {turns, changelog, other}
+
+    monkeypatch.setattr(transport.faust_aiokafka.Consumer, "_wait_next_records", fetched)
+    records, _ = await consumer._wait_next_records(1.0)
+    assert records == {changelog: batches[changelog]}  # changelogs: recovery's, kept
+    assert rewinds == [{turns: 116, other: 46}]
+    seek_during_wait = False  # an ordinary fetch is delivered untouched
+    records, _ = await consumer._wait_next_records(1.0)
+    assert records == batches and len(rewinds) == 1
+
+
+def test_the_counters_alerts_watch_exist_at_zero_once_a_worker_is_built(tmp_path: Path) -> None:
+    """`increase()` misses a series born at 1: the gap counter of each input topic, the
+    deadline outcomes and the event types are there, at zero, before anything happens."""
+    settings = Settings(store="memory://", data_dir=tmp_path, web_port=0)
+    pipeline = Pipeline(settings, load_topics(prefix="zero."), load_policy())
+    sample = metrics.REGISTRY.get_sample_value
+    for topic in (pipeline.turns_topic, pipeline.events_topic, pipeline.timers_topic):
+        name = topic.get_topic_name()
+        assert sample("warmhandoff_consumer_offset_gaps_total", {"topic": name}) == 0.0
+    assert sample("warmhandoff_handoff_deadlines_total", {"outcome": "failed"}) is not None
+    assert sample("warmhandoff_handoff_events_total", {"type": "accepted"}) is not None
