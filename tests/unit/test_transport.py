@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,47 @@ def test_the_counters_alerts_watch_exist_at_zero_once_a_worker_is_built(tmp_path
         assert sample("warmhandoff_consumer_offset_gaps_total", {"topic": name}) == 0.0
     assert sample("warmhandoff_handoff_deadlines_total", {"outcome": "failed"}) is not None
     assert sample("warmhandoff_handoff_events_total", {"type": "accepted"}) is not None
+
+
+class _Message:
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+
+async def test_an_input_partition_is_delivered_only_in_offset_order(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A batch that jumps past the next expected offset is not delivered: the partition is
+    sought back and fetched again. A hole that is still there after that (records the
+    broker no longer has) is accepted, so a worker never loops on it."""
+    consumer, turns, changelog = worker_consumer(tmp_path, monkeypatch)
+    rewinds: list[dict[TP, int]] = []
+
+    async def seek_wait(partitions: dict[TP, int]) -> None:
+        rewinds.append(dict(partitions))
+
+    monkeypatch.setattr(consumer._thread, "seek_wait", seek_wait)
+    batches: list[list[tuple[TP, int]]] = [
+        [(turns, 430), (changelog, 9), (turns, 434), (turns, 435)],  # 431..433 skipped
+        [(turns, 431), (turns, 432), (turns, 433), (turns, 434)],  # fetched again
+        [(turns, 440)],  # 435..439 gone from the broker
+        [(turns, 440), (turns, 441)],  # still gone: taken
+    ]
+
+    async def fetched(self: Any, timeout: float) -> AsyncIterator[tuple[TP, Any]]:  # noqa: ASYNC109
+        for tp, offset in batches.pop(0):
+            yield tp, _Message(offset)
+
+    monkeypatch.setattr(transport.faust_aiokafka.Consumer, "getmany", fetched)
+    consumer._next = {turns: 430}
+
+    async def delivered() -> list[tuple[TP, int]]:
+        return [(tp, m.offset) async for tp, m in consumer.getmany(1.0)]
+
+    assert await delivered() == [(turns, 430), (changelog, 9)]
+    assert rewinds == [{turns: 431}] and consumer._read_offset[turns] == 431
+    assert await delivered() == [(turns, o) for o in (431, 432, 433, 434)]
+    assert await delivered() == []
+    assert rewinds[-1] == {turns: 435}
+    assert await delivered() == [(turns, 440), (turns, 441)]
+    assert len(rewinds) == 2
