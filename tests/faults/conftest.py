@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,6 +109,8 @@ class Feeder:
         self.published: list[Turn] = []
         self.sent_at: dict[tuple[str, int], float] = {}
         self.end_offsets: dict[int, int] = {}
+        #: (conversation_id, seq) -> (partition, offset) of every turn the broker took.
+        self.placed: dict[tuple[str, int], tuple[int, int]] = {}
         self._futures: list[asyncio.Future[Any]] = []
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -145,7 +148,7 @@ class Feeder:
                     key=turn.conversation_id.encode(),
                     value=turn.model_dump_json(exclude_none=True).encode(),
                 )
-                future.add_done_callback(self._landed)
+                future.add_done_callback(functools.partial(self._landed, turn))
                 self._futures.append(future)
                 self.published.append(turn)
                 self.sent_at[(turn.conversation_id, turn.seq)] = time.monotonic()
@@ -154,10 +157,11 @@ class Feeder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.TICK)
 
-    def _landed(self, future: asyncio.Future[Any]) -> None:
+    def _landed(self, turn: Turn, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
             return
         meta = future.result()
+        self.placed[(turn.conversation_id, turn.seq)] = (meta.partition, meta.offset)
         self.end_offsets[meta.partition] = max(
             self.end_offsets.get(meta.partition, 0), meta.offset + 1
         )
@@ -258,6 +262,23 @@ class Watcher:
         finally:
             await consumer.stop()
         return keys
+
+    async def readable_turns(self) -> set[tuple[int, int]]:
+        """(partition, offset) of every record conversation.turns returns to a fresh reader
+        (tells turns the broker lost from turns the workers skipped)."""
+        topic = self.dep.topics.name("conversation.turns")
+        consumer = AIOKafkaConsumer(
+            topic, **aiokafka_kwargs(self.dep.settings), auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        found: set[tuple[int, int]] = set()
+        try:
+            while batch := await consumer.getmany(timeout_ms=2000):
+                for tp, records in batch.items():
+                    found.update((tp.partition, record.offset) for record in records)
+        finally:
+            await consumer.stop()
+        return found
 
     def decided(self, turns: list[Turn]) -> bool:
         return all((t.conversation_id, t.seq) in self.decided_at for t in turns)
@@ -443,6 +464,14 @@ async def settle(
         )
     for t in undecided[:10]:
         print(f"UNDECIDED {t.conversation_id} seq={t.seq} role={t.role}")
+    if undecided:
+        verdict.figures["undecided_offsets"] = offset_ranges(
+            feeder.placed[(t.conversation_id, t.seq)] for t in undecided
+        )
+        readable = await watcher.readable_turns()
+        verdict.figures["undecided_unreadable"] = sum(
+            1 for t in undecided if feeder.placed[(t.conversation_id, t.seq)] not in readable
+        )
     for hid in sorted(verdict.missing)[:10]:
         print(f"LOST {hid} published={hid in published}")
     if not quiet:
@@ -462,6 +491,25 @@ def acting_turns(turns: list[Turn], policy: Any) -> set[tuple[str, int]]:
         if decision is not None and decision.action != "none":
             acting.add((turn.conversation_id, turn.seq))
     return acting
+
+
+def offset_ranges(placed: Iterable[tuple[int, int]]) -> str:
+    """Offsets per partition as compact ranges, e.g. `p3:120-161,p5:7`: where turns went
+    undecided tells a skipped range (a wrong commit) from scattered losses."""
+    by_partition: dict[int, list[int]] = {}
+    for partition, offset in placed:
+        by_partition.setdefault(partition, []).append(offset)
+    parts = []
+    for partition, offsets in sorted(by_partition.items()):
+        offsets.sort()
+        runs: list[list[int]] = [[offsets[0], offsets[0]]]
+        for offset in offsets[1:]:
+            if offset == runs[-1][1] + 1:
+                runs[-1][1] = offset
+            else:
+                runs.append([offset, offset])
+        parts.extend(f"p{partition}:{a}" if a == b else f"p{partition}:{a}-{b}" for a, b in runs)
+    return ",".join(parts)
 
 
 def report(figures: dict[str, Any]) -> None:

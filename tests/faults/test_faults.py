@@ -33,12 +33,15 @@ pytestmark = [
 
 READY_S = 90  # a worker joins the group and recovers its tables within this
 
-#: Found by this suite and not fixed yet (README, Faults): after a rebalance or a restart a
-#: worker may stop consuming some of its partitions while it stays alive and in the group, so
-#: consumer lag never returns to zero. Not strict: the stall is intermittent.
-STALL = pytest.mark.xfail(
+#: Found by this suite and not fixed yet (README, Faults): after a kill -9, a worker restarted
+#: on the same state directory with a large backlog left some acting turns undecided (2 of 3
+#: runs in the last series, 0 of 4 before; the offsets were committed, the turns readable on
+#: the broker, no offset gap or re-fetch logged). (a) lost turns in 2 of 8 runs while the
+#: consumer fixes in streams/transport.py were being built, none in the last 3. Not strict:
+#: both are intermittent, and a run that passes is reported as XPASS.
+RARE_LOSS = pytest.mark.xfail(
     strict=False,
-    reason="known stall: a worker stops consuming partitions after a rebalance (README, Faults)",
+    reason="intermittent: acting turns left undecided after restarts (README, Faults)",
 )
 
 
@@ -75,7 +78,7 @@ def stop_sink(sink: SinkProcess) -> None:
     sink.stop()
 
 
-@STALL
+@RARE_LOSS
 async def test_a_rotate_three_workers_while_traffic_flows(deployment: Deployment) -> None:
     dep = deployment
     sink_file = dep.tmp / "handoffs.jsonl"
@@ -100,7 +103,7 @@ async def test_a_rotate_three_workers_while_traffic_flows(deployment: Deployment
         await asyncio.to_thread(stop_sink, sink)
 
 
-@STALL
+@RARE_LOSS
 async def test_b_kill_9_and_restart_repeatedly(deployment: Deployment) -> None:
     dep = deployment
     sink_file = dep.tmp / "handoffs.jsonl"
@@ -125,7 +128,6 @@ async def test_b_kill_9_and_restart_repeatedly(deployment: Deployment) -> None:
         await asyncio.to_thread(stop_sink, sink)
 
 
-@STALL
 async def test_c_second_worker_joins_mid_stream(deployment: Deployment) -> None:
     dep = deployment
     sink_file = dep.tmp / "handoffs.jsonl"
