@@ -86,8 +86,15 @@ class Consumer(faust_aiokafka.Consumer):
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         self._seek_pending = True
         self._held = set()
-        self._next, self._rewinding = {}, set()
+        self.forget_positions()
         await super().on_partitions_assigned(assigned, generation_id)
+
+    def forget_positions(self) -> None:
+        """Clear the expected offsets in place: a `getmany` iterating a batch fetched before
+        a seek holds these very objects, and must see the seek's offsets, not old ones."""
+        self.__dict__.setdefault("_next", {}).clear()
+        self.__dict__.setdefault("_rewinding", set()).clear()
+        self.__dict__.setdefault("_holes", {}).clear()
 
     def resume_partitions(self, tps: Iterable[TP]) -> None:
         """Resume fetching; stream partitions wait for the seek after an assignment."""
@@ -101,7 +108,7 @@ class Consumer(faust_aiokafka.Consumer):
     async def perform_seek(self) -> None:
         await super().perform_seek()
         self._seek_epoch += 1
-        self._next, self._rewinding = {}, set()
+        self.forget_positions()
         for tp in self.assignment():
             offset = self._read_offset.get(tp)
             if offset is not None and not self._is_changelog_tp(tp):

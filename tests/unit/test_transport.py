@@ -207,3 +207,34 @@ async def test_an_input_partition_is_delivered_only_in_offset_order(
     assert rewinds[-1] == {turns: 435}
     assert await delivered() == [(turns, 440), (turns, 441)]
     assert len(rewinds) == 2
+
+
+async def test_a_batch_iterated_across_a_seek_is_held_to_the_seeks_offsets(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A seek while a batch from the old position is still being handed out: the rest of
+    that batch is judged against the offsets the seek set, not the ones before it."""
+    consumer, turns, _ = worker_consumer(tmp_path, monkeypatch)
+    rewinds: list[dict[TP, int]] = []
+
+    async def seek_wait(partitions: dict[TP, int]) -> None:
+        rewinds.append(dict(partitions))
+
+    async def seek_to_committed() -> dict[TP, int]:
+        return {turns: 47}
+
+    monkeypatch.setattr(consumer._thread, "seek_wait", seek_wait)
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+
+    async def fetched(self: Any, timeout: float) -> AsyncIterator[tuple[TP, Any]]:  # noqa: ASYNC109
+        yield turns, _Message(190)
+        await consumer.perform_seek()  # the rebalance's seek, while this batch is handed out
+        yield turns, _Message(191)
+        yield turns, _Message(192)
+
+    monkeypatch.setattr(transport.faust_aiokafka.Consumer, "getmany", fetched)
+    consumer.forget_positions()
+    consumer._next[turns] = 190
+    delivered = [m.offset async for _, m in consumer.getmany(1.0)]
+    assert delivered == [190]  # 191 and 192 come after 47..189, which the seek asks for
+    assert rewinds == [{turns: 47}]
