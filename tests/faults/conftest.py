@@ -244,41 +244,33 @@ class Watcher:
         if self._consumer is not None:
             await self._consumer.stop()
 
-    async def reread(self) -> set[tuple[str, int]]:
-        """Every decided (conversation, seq) in escalation.decisions, read again by a fresh
-        consumer (tells a turn never decided from one this reader missed)."""
-        topic = self.dep.topics.name("escalation.decisions")
+    async def _read_all(self, key: str) -> list[Any]:
+        """Every record of a topic, read from the start by a fresh consumer."""
         consumer = AIOKafkaConsumer(
-            topic, **aiokafka_kwargs(self.dep.settings), auto_offset_reset="earliest"
+            self.dep.topics.name(key),
+            **aiokafka_kwargs(self.dep.settings),
+            auto_offset_reset="earliest",
         )
         await consumer.start()
-        keys: set[tuple[str, int]] = set()
+        found: list[Any] = []
         try:
             while batch := await consumer.getmany(timeout_ms=2000):
                 for records in batch.values():
-                    for record in records:
-                        value = orjson.loads(record.value)
-                        keys.add((value["conversation_id"], value["seq"]))
+                    found.extend(records)
         finally:
             await consumer.stop()
-        return keys
+        return found
+
+    async def reread(self) -> set[tuple[str, int]]:
+        """Every decided (conversation, seq) in escalation.decisions, read again by a fresh
+        consumer (tells a turn never decided from one this reader missed)."""
+        values = [orjson.loads(r.value) for r in await self._read_all("escalation.decisions")]
+        return {(value["conversation_id"], value["seq"]) for value in values}
 
     async def readable_turns(self) -> set[tuple[int, int]]:
         """(partition, offset) of every record conversation.turns returns to a fresh reader
         (tells turns the broker lost from turns the workers skipped)."""
-        topic = self.dep.topics.name("conversation.turns")
-        consumer = AIOKafkaConsumer(
-            topic, **aiokafka_kwargs(self.dep.settings), auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        found: set[tuple[int, int]] = set()
-        try:
-            while batch := await consumer.getmany(timeout_ms=2000):
-                for tp, records in batch.items():
-                    found.update((tp.partition, record.offset) for record in records)
-        finally:
-            await consumer.stop()
-        return found
+        return {(r.partition, r.offset) for r in await self._read_all("conversation.turns")}
 
     def decided(self, turns: list[Turn]) -> bool:
         return all((t.conversation_id, t.seq) in self.decided_at for t in turns)
@@ -499,7 +491,7 @@ def offset_ranges(placed: Iterable[tuple[int, int]]) -> str:
     by_partition: dict[int, list[int]] = {}
     for partition, offset in placed:
         by_partition.setdefault(partition, []).append(offset)
-    parts = []
+    parts: list[str] = []
     for partition, offsets in sorted(by_partition.items()):
         offsets.sort()
         runs: list[list[int]] = [[offsets[0], offsets[0]]]
