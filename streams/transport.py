@@ -37,9 +37,9 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class Consumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer using `ConsumerThread`, with two rebalance bugs fixed.
+    """Faust's aiokafka consumer using `ConsumerThread`, with three consumer bugs fixed.
 
-    Both were found by the fault suite (tests/faults; README, "Faults").
+    All three were found by the fault suite (tests/faults; README, "Faults").
 
     **Records read before the seek (lost turns).** After a rebalance Faust's recovery resumes
     the stream partitions and only then seeks them to their committed offsets, with the
@@ -68,6 +68,13 @@ class Consumer(faust_aiokafka.Consumer):
     seek. A batch that jumps ahead (by any path: the two above, or Faust taking the committed
     offset itself for one already read) is not delivered; the partition is sought back to the
     expected offset and fetched again.
+
+    **A partition nobody committed read from its end (lost turns).** A worker killed before
+    its first commit leaves an existing group with partitions that have no committed offset.
+    The next worker's client position for them was their end, not the earliest offset the
+    reset setting asks for (measured on the embedded broker: positions 382 to 436 where the
+    earliest was 0), so every turn already on them went undecided with no gap to see. Such
+    partitions are put at their earliest offset explicitly at each seek.
 
     Gaps are still accepted as Faust does (compacted changelogs have them), and each is
     logged and counted (`warmhandoff_consumer_offset_gaps_total`): on the pipeline's input
@@ -109,13 +116,32 @@ class Consumer(faust_aiokafka.Consumer):
         await super().perform_seek()
         self._seek_epoch += 1
         self.forget_positions()
-        for tp in self.assignment():
+        inputs = {tp for tp in self.assignment() if not self._is_changelog_tp(tp)}
+        uncommitted = {tp for tp in inputs if self._read_offset.get(tp) is None}
+        if uncommitted:
+            await self._start_uncommitted(uncommitted)
+        for tp in inputs:
             offset = self._read_offset.get(tp)
-            if offset is not None and not self._is_changelog_tp(tp):
+            if offset is not None:
                 self._next[tp] = offset
         held = self.__dict__.get("_held", set())
         self._seek_pending, self._held = False, set()
         super().resume_partitions(held & self.assignment())
+
+    async def _start_uncommitted(self, tps: set[TP]) -> None:
+        """Put partitions with no committed offset at their earliest offset, explicitly.
+
+        Left to the client's reset, a partition of an existing group with no commit yet (its
+        only reader was killed before its first commit) was read from its end: every turn
+        on it until then was skipped with no gap to see (found by the fault suite, (b)).
+        """
+        earliest = await self.earliest_offsets(*tps)
+        offsets = {tp: earliest.get(tp) or 0 for tp in tps}
+        await self._thread.seek_wait(offsets)
+        for tp, offset in offsets.items():
+            self._read_offset[tp] = offset if offset else None
+            self._next[tp] = offset
+        self.log.info("No committed offset: reading from the earliest: %r", offsets)
 
     async def _wait_next_records(
         self,

@@ -238,3 +238,41 @@ async def test_a_batch_iterated_across_a_seek_is_held_to_the_seeks_offsets(
     delivered = [m.offset async for _, m in consumer.getmany(1.0)]
     assert delivered == [190]  # 191 and 192 come after 47..189, which the seek asks for
     assert rewinds == [{turns: 47}]
+
+
+async def test_a_partition_with_no_committed_offset_is_read_from_its_earliest(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """An existing group whose only reader of a partition was killed before its first commit:
+    left to the client's reset, the next worker read that partition from its end, and every
+    turn before went undecided with no gap to see. It is put at its earliest offset instead."""
+    consumer, turns, changelog = worker_consumer(tmp_path, monkeypatch)
+    sought: list[dict[TP, int]] = []
+
+    async def seek_wait(partitions: dict[TP, int]) -> None:
+        sought.append(dict(partitions))
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        return {turns: None}
+
+    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        return dict.fromkeys(tps, 12)
+
+    monkeypatch.setattr(consumer._thread, "seek_wait", seek_wait)
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    monkeypatch.setattr(consumer, "earliest_offsets", earliest_offsets)
+    await consumer.on_partitions_assigned({turns, changelog}, generation_id=1)
+    await consumer.perform_seek()
+    assert sought == [{turns: 12}]  # the changelog is recovery's to position
+    assert consumer._next[turns] == 12
+    assert consumer._read_offset[turns] == 12
+
+    # A committed partition is left where the commit puts it.
+    async def committed() -> dict[TP, int | None]:
+        return {turns: 30}
+
+    monkeypatch.setattr(consumer, "seek_to_committed", committed)
+    sought.clear()
+    await consumer.perform_seek()
+    assert sought == []
+    assert consumer._next[turns] == 30
