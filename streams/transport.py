@@ -76,6 +76,9 @@ class Consumer(faust_aiokafka.Consumer):
     earliest was 0), so every turn already on them went undecided with no gap to see. Such
     partitions are put at their earliest offset explicitly at each seek.
 
+    Records fetched between an assignment and its seek are not delivered either: the partition
+    has no offset to start from yet, and the seek puts it where it must start.
+
     Gaps are still accepted as Faust does (compacted changelogs have them), and each is
     logged and counted (`warmhandoff_consumer_offset_gaps_total`): on the pipeline's input
     topics, which are never compacted, a gap means records were skipped.
@@ -117,7 +120,8 @@ class Consumer(faust_aiokafka.Consumer):
         self._seek_epoch += 1
         self.forget_positions()
         inputs = {tp for tp in self.assignment() if not self._is_changelog_tp(tp)}
-        uncommitted = {tp for tp in inputs if self._read_offset.get(tp) is None}
+        # No committed offset, or 0: the client's seek to committed offsets leaves both alone.
+        uncommitted = {tp for tp in inputs if not self._read_offset.get(tp)}
         if uncommitted:
             await self._start_uncommitted(uncommitted)
         for tp in inputs:
@@ -175,6 +179,10 @@ class Consumer(faust_aiokafka.Consumer):
                 yield tp, message
                 continue
             want = expected.get(tp)
+            if want is None and self._seek_pending:
+                # Fetched after an assignment and before its seek, from a position nobody
+                # chose: the seek puts the partition where it must start; fetched again then.
+                continue
             # A hole seen again after fetching again means the records are gone from the
             # broker (retention, a truncated log): take what is there, as Faust would; its
             # gap check counts and logs it (`_add_gap`).

@@ -276,3 +276,29 @@ async def test_a_partition_with_no_committed_offset_is_read_from_its_earliest(
     await consumer.perform_seek()
     assert sought == []
     assert consumer._next[turns] == 30
+
+
+async def test_records_fetched_between_an_assignment_and_its_seek_are_not_delivered(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Until the seek, an assigned input partition has no offset it must start from: what a
+    fetch returns then comes from wherever the client was, and Faust would take the distance
+    to the later seek's offset for a gap. Such records wait for the seek and are read again."""
+    consumer, turns, changelog = worker_consumer(tmp_path, monkeypatch)
+
+    async def fetched(self: Any, timeout: float) -> AsyncIterator[tuple[TP, Any]]:  # noqa: ASYNC109
+        yield changelog, _Message(8)
+        yield turns, _Message(23)
+        yield turns, _Message(24)
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        return {turns: 23}
+
+    monkeypatch.setattr(transport.faust_aiokafka.Consumer, "getmany", fetched)
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    await consumer.on_partitions_assigned({turns, changelog}, generation_id=1)
+    before = [(tp, m.offset) async for tp, m in consumer.getmany(1.0)]
+    assert before == [(changelog, 8)]  # recovery still reads the changelog
+    await consumer.perform_seek()
+    after = [(tp, m.offset) async for tp, m in consumer.getmany(1.0)]
+    assert after == [(changelog, 8), (turns, 23), (turns, 24)]
