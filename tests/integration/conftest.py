@@ -147,11 +147,19 @@ async def deployment(
 
 
 def traffic(n: int, seed: int) -> list[Turn]:
-    """Generated conversations' turns in arrival order (stamped an hour ago, so every gather
-    deadline has already passed on the wall clock and the timer path runs at once)."""
-    convs = generate(n, seed=seed, start=datetime.now(UTC) - timedelta(hours=1), prefix=f"s{seed}")
-    turns = [t for c in convs for t in c.turns]
-    return sorted(turns, key=lambda t: t.ts)
+    """Generated conversations' turns in arrival order, all stamped at least an hour ago, so
+    every gather deadline has already passed on the wall clock and the timer path runs at once.
+
+    Many conversations span more than an hour; their turns are shifted back as one block (the
+    spacing kept). Stamped after the wall clock, a gather would wait for a deadline the test
+    never reaches: the long fault run counted 337 such transfers as lost handoffs."""
+    now = datetime.now(UTC)
+    convs = generate(n, seed=seed, start=now - timedelta(hours=1), prefix=f"s{seed}")
+    turns = sorted((t for c in convs for t in c.turns), key=lambda t: t.ts)
+    late = turns[-1].ts - (now - timedelta(hours=1)) if turns else timedelta(0)
+    if late > timedelta(0):
+        turns = [t.model_copy(update={"ts": t.ts - late}) for t in turns]
+    return turns
 
 
 def expected_handoffs(turns: list[Turn], policy: Policy) -> dict[str, str]:
