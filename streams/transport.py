@@ -141,10 +141,7 @@ class Consumer(faust_aiokafka.Consumer):
         """
         earliest = await self.earliest_offsets(*tps)
         offsets = {tp: earliest.get(tp) or 0 for tp in tps}
-        await self._thread.seek_wait(offsets)
-        for tp, offset in offsets.items():
-            self._read_offset[tp] = offset if offset else None
-            self._next[tp] = offset
+        await self.rewind(offsets)
         self.log.info("No committed offset: reading from the earliest: %r", offsets)
 
     async def _wait_next_records(
