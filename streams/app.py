@@ -43,7 +43,7 @@ import structlog
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
-from . import lifecycle, metrics, transport
+from . import lifecycle, metrics, storage, transport
 from .codec import Rejected, dead_letter, decode, decode_turn, encode
 from .conversation import ConversationState
 from .learning.features import features
@@ -112,7 +112,7 @@ def faust_config(
     return {
         "recovery_consistency_check": consistency_check,
         **broker,
-        "store": settings.store,
+        "store": storage.faust_store(settings.store),
         "datadir": str(settings.data_dir),
         "key_serializer": "raw",
         "value_serializer": "raw",
@@ -168,8 +168,12 @@ class Pipeline:
         )
         self.overflow = {name: queue.overflow for name, queue in policy.queues.items()}
         self._state_lock = asyncio.Lock()
-        # Bounded RocksDB caches (streams/storage.py); other stores take no options.
-        store_options = ROCKSDB_OPTIONS if settings.store.startswith("rocksdb") else None
+        # Bounded RocksDB stores sharing one memory budget (streams/storage.py); other stores
+        # take no options.
+        store_options = None
+        if settings.store.startswith("rocksdb"):
+            store_options = ROCKSDB_OPTIONS
+            storage.use_memory_budget(settings.state_memory_mb * storage.MIB)
         self.conversations = self.app.Table(
             "conversations",
             default=None,

@@ -618,6 +618,9 @@ def state_store(count: int) -> dict[str, Any]:
                 str(count),
                 "--path",
                 str(Path(folder) / "db"),
+                # One store per table partition, as a worker opens them (two tables).
+                "--stores",
+                str(2 * load_topics().spec("conversation.turns").partitions),
             ],
             capture_output=True,
             check=False,

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     store: str = Field(
         "rocksdb://", description="table store: rocksdb:// in workers, memory:// in tests"
     )
+    state_memory_mb: int = Field(
+        64,
+        ge=8,
+        le=65536,
+        description="one memory budget (MiB) for the block cache and write buffers of every "
+        "RocksDB table partition of a worker",
+    )
     data_dir: Path = Field(
         Path(".warmhandoff"), description="RocksDB table state and the embedded broker's log"
     )
