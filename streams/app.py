@@ -173,7 +173,8 @@ class Pipeline:
         store_options = None
         if settings.store.startswith("rocksdb"):
             store_options = ROCKSDB_OPTIONS
-            storage.use_memory_budget(settings.state_memory_mb * storage.MIB)
+            budget = storage.use_memory_budget(settings.state_memory_mb * storage.MIB)
+            metrics.watch_state_memory(budget.used_bytes, budget.total_bytes)
         self.conversations = self.app.Table(
             "conversations",
             default=None,

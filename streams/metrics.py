@@ -12,6 +12,7 @@ part that updates them runs (README, "Operations", says which part that is).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -177,6 +178,17 @@ INTAKE_REQUESTS = Counter(
     ["code"],
     registry=REGISTRY,
 )
+STATE_MEMORY = Gauge(
+    "warmhandoff_state_store_memory_bytes",
+    "Memory the worker's RocksDB tables use within their shared budget: cached blocks and the "
+    "memtables charged to the cache (at most the budget once the cache is full).",
+    registry=REGISTRY,
+)
+STATE_MEMORY_BUDGET = Gauge(
+    "warmhandoff_state_store_memory_budget_bytes",
+    "The worker's memory budget for its RocksDB tables (WARMHANDOFF_STATE_MEMORY_MB).",
+    registry=REGISTRY,
+)
 READY = Gauge(
     "warmhandoff_worker_ready",
     "1 when the worker has joined its consumer group, recovered its tables and is processing.",
@@ -201,6 +213,12 @@ def observe_step(result: StepResult, produced_at: datetime, *, turn: bool = True
         for hit in handoff.triggers:
             ESCALATIONS.labels(hit.code, queue, priority).inc()
         DECISION_LATENCY.observe(max(0.0, (produced_at - handoff.turn_ts).total_seconds()))
+
+
+def watch_state_memory(used: Callable[[], float], budget_bytes: int) -> None:
+    """Report the tables' memory (read at each scrape) against their budget."""
+    STATE_MEMORY.set_function(used)
+    STATE_MEMORY_BUDGET.set(budget_bytes)
 
 
 def observe_lag(lag_by_topic: dict[str, int]) -> None:

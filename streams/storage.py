@@ -50,6 +50,10 @@ class MemoryBudget:
             total_bytes // 2, False, self.cache
         )
 
+    def used_bytes(self) -> int:
+        """Bytes the shared cache holds: cached blocks and the memtables charged to it."""
+        return int(self.cache.get_usage())
+
     def memtable_bytes(self) -> int:
         """Bytes the shared write buffer manager currently counts for memtables."""
         return int(self.write_buffers.get_usage())

@@ -12,6 +12,7 @@ import pytest
 
 from warmhandoff.streams import storage
 from warmhandoff.streams.app import Pipeline
+from warmhandoff.streams.metrics import REGISTRY
 from warmhandoff.streams.policy.loader import load_policy
 from warmhandoff.streams.settings import Settings
 from warmhandoff.streams.storage import (
@@ -52,6 +53,16 @@ def test_the_worker_tables_use_the_budget_its_settings_name(tmp_path: Path) -> N
         assert isinstance(store.rocksdb_options, BudgetedRocksDBOptions)
         assert store.rocksdb_options.budget is memory_budget()
     assert memory_budget().total_bytes == 24 * MIB
+    # Its use is on /metrics, against the budget, read at each scrape.
+    assert REGISTRY.get_sample_value("warmhandoff_state_store_memory_budget_bytes") == 24 * MIB
+    before = REGISTRY.get_sample_value("warmhandoff_state_store_memory_bytes")
+    db = pipeline.conversations.data.rocksdb_options.open(tmp_path / "probe")
+    for i in range(2000):
+        db[f"c-{i}".encode()] = os.urandom(1024)
+    after = REGISTRY.get_sample_value("warmhandoff_state_store_memory_bytes")
+    db.close()
+    assert before is not None and after is not None
+    assert after > before
 
 
 def test_stores_share_the_write_buffers_and_flush_within_the_budget(tmp_path: Path) -> None:
