@@ -2,16 +2,16 @@
 
 Faust's RocksDB defaults give every table partition a 2 GiB block cache and three 64 MiB write
 buffers: fine for one small table, not for a worker holding a million conversations across
-eight partitions. `ROCKSDB_OPTIONS` bounds each store's files and buffers (`warmhandoff bench
---state-store 1000000` measures one store, README "Performance").
+eight partitions. `ROCKSDB_OPTIONS` bounds each store's files and buffers.
 
 A worker opens one store per table partition (two tables, eight partitions each), and bounds per
 store still add up: sixteen 32 MiB block caches and two 16 MiB write buffers each, about 1 GiB,
 filling slowly as conversations arrive, which is RSS growth a soak sees. So the worker's stores
 share one memory budget instead (`Settings.state_memory_mb`): one LRU block cache for all of
-them, and one write buffer manager that charges every memtable to that cache and flushes the
-largest when the memtables pass half the budget. RocksDB then keeps on disk what does not fit.
-`python -m warmhandoff.streams.bench_state --stores 16` measures it (README, "Performance").
+them, and one write buffer manager that charges every memtable to that cache and makes RocksDB
+flush once the memtables pass half the budget. RocksDB then keeps on disk what does not fit.
+`warmhandoff bench --state-store 1000000` measures it over a worker's sixteen stores (README,
+"Performance").
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import rocksdict
 from faust.stores import STORES
 from faust.stores.rocksdb import RocksDBOptions, Store
 
-#: Passed as `options` to the worker's Faust tables (faust.stores.rocksdb.RocksDBOptions).
+#: Passed as `options` to the worker's Faust tables (faust.stores.rocksdb.RocksDBOptions); with
+#: the budget, its block cache size is replaced by the shared cache.
 ROCKSDB_OPTIONS: dict[str, Any] = {
     "block_cache_size": 32 * 1024**2,
     "write_buffer_size": 16 * 1024**2,
