@@ -146,6 +146,19 @@ async def deployment(
             worker.stop()
 
 
+def run_module(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """Run `python -m warmhandoff.streams.<module> ARGS` as a user would, on an embedded broker
+    of its own (a bootstrap address in the environment would point it elsewhere)."""
+    env = {k: v for k, v in os.environ.items() if k != "WARMHANDOFF_BOOTSTRAP_SERVERS"}
+    return subprocess.run(
+        [sys.executable, "-m", f"warmhandoff.streams.{module}", *args],
+        capture_output=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def traffic(n: int, seed: int) -> list[Turn]:
     """Generated conversations' turns in arrival order, all stamped at least an hour ago, so
     every gather deadline has already passed on the wall clock and the timer path runs at once.

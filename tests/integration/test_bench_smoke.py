@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+from .conftest import run_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
 def test_bench_runs_every_phase_and_matches_replay() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "WARMHANDOFF_BOOTSTRAP_SERVERS"}
-    done = subprocess.run(
-        [sys.executable, "-m", "warmhandoff.streams.cli", "bench", "--seconds", "0.5", "--json"],
-        capture_output=True,
-        env=env,
-        timeout=540,
-        check=False,
-    )
+    done = run_module("cli", "bench", "--seconds", "0.5", "--json", timeout=540)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     result = json.loads(done.stdout)
     for key in (

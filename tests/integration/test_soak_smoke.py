@@ -4,10 +4,10 @@ offered turn decided once the offer stops. No timing is asserted (issue #9, item
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+
+from .conftest import run_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -31,12 +31,7 @@ WINDOW_KEYS = {
 def test_soak_reports_every_window_and_drains() -> None:
     # Without --bootstrap the soak starts an embedded broker of its own.
     args = ["soak", "--minutes", "0.2", "--rate", "30", "--window", "3", "--json"]
-    done = subprocess.run(
-        [sys.executable, "-m", "warmhandoff.streams.cli", *args],
-        capture_output=True,
-        timeout=540,
-        check=False,
-    )
+    done = run_module("cli", *args, timeout=540)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     report = json.loads(done.stdout)
     assert report["offered_rate"] == 30
