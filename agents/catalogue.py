@@ -9,13 +9,12 @@ card number is the well-known test number 4111 1111 1111 1111, there to exercise
 
 from __future__ import annotations
 
-from warmhandoff.streams.models import BotStatus, Channel
-
-from .script import Profile, Scenario, ScriptedTurn
-from .script import benign as _benign
-from .script import bot_turn as _b
-from .script import customer_turn as _c
-from .script import escalating as _escalating
+from warmhandoff.agents.script import Profile, Scenario, ScriptedTurn
+from warmhandoff.agents.script import benign as _benign
+from warmhandoff.agents.script import bot_turn as _b
+from warmhandoff.agents.script import customer_turn as _c
+from warmhandoff.agents.script import escalating as _escalating
+from warmhandoff.streams.contract.models import BotStatus, Channel
 
 _HI = ("Hi!", "Hello.", "Hey there.")
 _THANKS = ("Great, thanks!", "Perfect, thank you so much.", "That's helpful, thanks. Bye!")

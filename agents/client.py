@@ -53,10 +53,10 @@ from aiokafka.errors import (
 )
 from pydantic import ValidationError
 
-from warmhandoff.streams.errors import WarmhandoffError
-from warmhandoff.streams.models import Directive, Role, Turn
-from warmhandoff.streams.settings import Settings, aiokafka_kwargs
-from warmhandoff.streams.topics import Topics, topics_for
+from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs, topics_for
+from warmhandoff.streams.contract.errors import WarmhandoffError
+from warmhandoff.streams.contract.models import Directive, Role, Turn
+from warmhandoff.streams.contract.topics import Topics
 
 log = structlog.get_logger(__name__)
 
@@ -120,7 +120,7 @@ class BotClient:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: ConnectionSettings,
         *,
         topics: Topics | None = None,
         bot_id: str = "bot",

@@ -16,10 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from warmhandoff.streams.models import BotAction, Customer, Nlu, Role, Turn
-
-from .catalogue import BENIGN_SCENARIOS, ESCALATING, SCENARIOS, TRIGGER_FAMILIES
-from .script import BENIGN, Profile, Scenario, ScriptedTurn
+from warmhandoff.agents.catalogue import BENIGN_SCENARIOS, ESCALATING, SCENARIOS, TRIGGER_FAMILIES
+from warmhandoff.agents.script import BENIGN, Profile, Scenario, ScriptedTurn
+from warmhandoff.streams.contract.models import BotAction, Customer, Nlu, Role, Turn
 
 __all__ = [
     "BENIGN",

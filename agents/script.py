@@ -4,7 +4,7 @@ A `Scenario` is a short script of customer and bot turns for one situation, with
 pipeline is expected to do with it. Texts have variants and {placeholders} (order, account,
 amount, ...) that `scenarios.generate` fills per conversation from a seeded RNG.
 
-Conventions the detect stage relies on (streams/detection.py):
+Conventions the detect stage relies on (streams/core/detection.py):
 - `nlu` rides on customer turns: it is the bot's reading of what the customer wrote (intent,
   confidence, fallback when no intent matched). Bot turns carry no `nlu`, so a bot reply never
   resets or extends a low-confidence or fallback streak.
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from warmhandoff.streams.models import BotStatus, Channel, Role
+from warmhandoff.streams.contract.models import BotStatus, Channel, Role
 
 BENIGN = "benign"
 """The `family` of a conversation the bot handles alone."""

@@ -31,10 +31,9 @@ from typing import Protocol
 
 import structlog
 
-from warmhandoff.streams.models import Directive, DirectiveType, Nlu, Role, Turn
-
-from .client import ClientStats
-from .scenarios import Conversation, gather_answer
+from warmhandoff.agents.client import ClientStats
+from warmhandoff.agents.scenarios import Conversation, gather_answer
+from warmhandoff.streams.contract.models import Directive, DirectiveType, Nlu, Role, Turn
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from uuid import uuid4
 
 import pytest
 
-from warmhandoff.streams.broker import EmbeddedBroker, broker_answers
+from warmhandoff.streams.runtime.broker import EmbeddedBroker, broker_answers
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from warmhandoff.streams.models import (
+from warmhandoff.streams.contract.models import (
     BotStatus,
     Bundle,
     Channel,
@@ -19,7 +19,7 @@ from warmhandoff.streams.models import (
     TriggerHit,
     WaitEstimate,
 )
-from warmhandoff.streams.transfer import handoff_id
+from warmhandoff.streams.core.transfer import handoff_id
 
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 

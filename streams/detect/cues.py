@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .gate import Gate
-from .normalize import fold
+from warmhandoff.streams.detect.gate import Gate
+from warmhandoff.streams.detect.normalize import fold
 
 ACCESSIBILITY_NEEDS = ("cognitive", "hearing", "interpreter", "mobility", "speech", "vision")
 REVENUE_MOMENTS = ("purchase", "retention", "upgrade")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .gate import words
-from .normalize import fold
+from warmhandoff.streams.detect.gate import words
+from warmhandoff.streams.detect.normalize import fold
 
 KINDS = ("order_id", "account_id", "case_id", "invoice_id", "tracking_id", "amount")
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 
-from .gate import Gate, words
-from .normalize import fold
+from warmhandoff.streams.detect.gate import Gate, words
+from warmhandoff.streams.detect.normalize import fold
 
 # --- vocabulary (folded) ----------------------------------------------------------------
 

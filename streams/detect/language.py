@@ -29,8 +29,8 @@ from functools import lru_cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from .gate import words as word_set
-from .normalize import fold
+from warmhandoff.streams.detect.gate import words as word_set
+from warmhandoff.streams.detect.normalize import fold
 
 UNDETERMINED = ("und", 0.0)
 

@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterator
 
 import phonenumbers
 
-from .gate import words
-from .normalize import fold
+from warmhandoff.streams.detect.gate import words
+from warmhandoff.streams.detect.normalize import fold
 
 DEFAULT_REGION = "US"
 

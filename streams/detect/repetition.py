@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from .gate import words
-from .normalize import fold
+from warmhandoff.streams.detect.gate import words
+from warmhandoff.streams.detect.normalize import fold
 
 _MIN_WORD = 3
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .gate import Gate
-from .normalize import fold
+from warmhandoff.streams.detect.gate import Gate
+from warmhandoff.streams.detect.normalize import fold
 
 FAMILIES = ("cancellation", "compliance", "fraud", "identity", "payments")
 

@@ -9,7 +9,7 @@ score a turn from
   tuned on social media), so words the training data never saw still count.
 
 Their weights live in `sentiment_model.json` (package data), written by
-`python -m warmhandoff.streams.detect.train_sentiment`, which records the training data, its
+`python -m warmhandoff.streams.lab.training.sentiment`, which records the training data, its
 licences and cross-validated figures in the same file. Inference is dictionary look-ups in
 pure Python; nothing is downloaded.
 
@@ -45,9 +45,9 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from .fastvader import FastAnalyzer
-from .gate import words as word_set
-from .normalize import fold
+from warmhandoff.streams.detect.fastvader import FastAnalyzer
+from warmhandoff.streams.detect.gate import words as word_set
+from warmhandoff.streams.detect.normalize import fold
 
 MODEL_FILE = "sentiment_model.json"
 #: Bumped when what the model reads changes (`prepare`, `words`, `vader_scores`, the neutral

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
-from ..conversation import ConversationState
-from ..models import Signals
+from warmhandoff.streams.contract.models import Signals
+from warmhandoff.streams.core.conversation import ConversationState
 
 RISKS = ("payments", "cancellation", "identity", "fraud", "compliance")
 CHANNELS = ("chat", "voice", "email", "sms", "social")

@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .labels import Label
+from warmhandoff.streams.learning.labels import Label
 
 NEEDED = frozenset({Label.escalation_needed.value, Label.escalation_late.value})
 AVOIDABLE = Label.escalation_avoidable.value

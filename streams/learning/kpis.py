@@ -11,7 +11,7 @@ its examples carry, as Prometheus gauges, over a sliding window of labelled conv
 - customer effort: mean customer turns up to the decision point;
 - right-channel rate: escalations resolved by the human in the queue they were first sent to,
   over labelled escalations;
-- first-contact resolution, report's rule (streams/report.py): conversations whose customer
+- first-contact resolution, report's rule (streams/offline/report.py): conversations whose customer
   did not start another within the return window (`LabelRules.return_window`) of their last
   turn and, when escalated, whose handoff the human resolved, over all labelled. A low
   rating alone does not count against it (report has no rating in the rule). The return can
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
-from ..models import LearningExample
+from warmhandoff.streams.contract.models import LearningExample
 
 
 @dataclass(slots=True)

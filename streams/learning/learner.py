@@ -33,7 +33,7 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..models import (
+from warmhandoff.streams.contract.models import (
     Action,
     Decision,
     Directive,
@@ -41,11 +41,18 @@ from ..models import (
     HandoffEventType,
     LearningExample,
 )
-from .features import FEATURES, features_from
-from .labels import DEFAULT_RULES, Label, LabelRules, Outcome, is_positive, label
-from .model import LearnedModel
-from .shadow import ShadowPolicy
-from .survey import ContainedSurvey, contained_survey_directive
+from warmhandoff.streams.learning.features import FEATURES, features_from
+from warmhandoff.streams.learning.labels import (
+    DEFAULT_RULES,
+    Label,
+    LabelRules,
+    Outcome,
+    is_positive,
+    label,
+)
+from warmhandoff.streams.learning.model import LearnedModel
+from warmhandoff.streams.learning.shadow import ShadowPolicy
+from warmhandoff.streams.learning.survey import ContainedSurvey, contained_survey_directive
 
 NAMESPACE = uuid.UUID("6f1e4d6a-3b1a-5c55-9d2e-2a7f1c0b8e11")
 MAX_TURNS = 60  # turns kept per episode: a runaway conversation cannot grow without bound

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from .scorer import SNAPSHOT_FORMAT, LinearScorer, parse_snapshot
+from warmhandoff.streams.learning.scorer import SNAPSHOT_FORMAT, LinearScorer, parse_snapshot
 
 LEARNING_RATE = 0.02
 L2 = 1e-4

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..models import Action, Decision
-from ..policy.decide import DecisionContext, decide
-from ..policy.model import Policy
+from warmhandoff.streams.contract.models import Action, Decision
+from warmhandoff.streams.policy.decide import DecisionContext, decide
+from warmhandoff.streams.policy.model import Policy
 
 ESCALATING = frozenset({Action.escalate, Action.gather})
 

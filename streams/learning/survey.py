@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..models import Directive, DirectiveType
+from warmhandoff.streams.contract.models import Directive, DirectiveType
 
 SURVEY_MESSAGE = (
     "One quick question before you go: how satisfied are you with the help you got today, "

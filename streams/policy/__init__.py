@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .decide import DecisionContext, Verdict, decide
-from .exceptions import PolicyError
-from .loader import load_policy, parse_policy, policy_check
-from .model import TRIGGER_CODES, Policy
-from .triggers import evaluate_triggers
+from warmhandoff.streams.policy.decide import DecisionContext, Verdict, decide
+from warmhandoff.streams.policy.exceptions import PolicyError
+from warmhandoff.streams.policy.loader import load_policy, parse_policy, policy_check
+from warmhandoff.streams.policy.model import TRIGGER_CODES, Policy
+from warmhandoff.streams.policy.triggers import evaluate_triggers
 
 __all__ = [
     "TRIGGER_CODES",

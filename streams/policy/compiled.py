@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import Signals, TriggerHit
-from .model import Condition, LearnedMode, Policy, Queue
-from .triggers import Evaluator, compile_triggers
+from warmhandoff.streams.contract.models import Signals, TriggerHit
+from warmhandoff.streams.policy.model import Condition, LearnedMode, Policy, Queue
+from warmhandoff.streams.policy.triggers import Evaluator, compile_triggers
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import Action, Signals, TriggerHit
-from .compiled import CompiledPolicy, Route
-from .model import Policy
+from warmhandoff.streams.contract.models import Action, Signals, TriggerHit
+from warmhandoff.streams.policy.compiled import CompiledPolicy, Route
+from warmhandoff.streams.policy.model import Policy
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from .checks import ReferenceErrors, reference_problems, suggest
-from .exceptions import PolicyError
-from .model import Policy, Triggers
+from warmhandoff.streams.policy.checks import ReferenceErrors, reference_problems, suggest
+from warmhandoff.streams.policy.exceptions import PolicyError
+from warmhandoff.streams.policy.model import Policy, Triggers
 
 DEFAULT_SOURCE = "default.yaml"
 MAX_POLICY_BYTES = 1_000_000  # a policy is a page of settings; anything larger is a mistake
@@ -124,7 +124,7 @@ class _PolicyYamlLoader(yaml.SafeLoader):
 
 # YAML 1.1 reads `2026-12-25` as a date, and a date that does not exist (`2026-13-45`) makes
 # PyYAML raise ValueError rather than a YAML error; no policy field is a date, so dates stay
-# text (found by `python -m warmhandoff.streams.fuzz`).
+# text (found by `python -m warmhandoff.streams.lab.fuzz`).
 def _timestamp_as_text(loader: _PolicyYamlLoader, node: yaml.ScalarNode) -> str:
     return str(loader.construct_scalar(node))
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from ..models import BotStatus, Channel
-from .checks import ReferenceErrors, reference_problems, suggest
-from .hours import parse_hours
+from warmhandoff.streams.contract.models import BotStatus, Channel
+from warmhandoff.streams.policy.checks import ReferenceErrors, reference_problems, suggest
+from warmhandoff.streams.policy.hours import parse_hours
 
 if TYPE_CHECKING:
-    from .compiled import CompiledPolicy
+    from warmhandoff.streams.policy.compiled import CompiledPolicy
 
 TRIGGER_CODES = (
     "human_request",
@@ -404,7 +404,9 @@ class Policy(_Strict):
     @cached_property
     def compiled(self) -> CompiledPolicy:
         """Lookup tables for `decide`, built once per policy object."""
-        from .compiled import compile_policy  # compiled.py imports this module
+        from warmhandoff.streams.policy.compiled import (
+            compile_policy,  # compiled.py imports this module
+        )
 
         return compile_policy(self)
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..models import Signals, TriggerHit
-from .model import (
+from warmhandoff.streams.contract.models import Signals, TriggerHit
+from warmhandoff.streams.policy.model import (
     AccessibilityTrigger,
     ChurnRiskTrigger,
     FrustrationTrigger,

@@ -14,10 +14,10 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from ..models import AgentPresence, HandoffRequest, QueueHealth
-from ..policy.model import Policy
-from .desk import Agent, QueueSpec, Waiting, queues_from_policy, serves
-from .estimate import (
+from warmhandoff.streams.contract.models import AgentPresence, HandoffRequest, QueueHealth
+from warmhandoff.streams.policy.model import Policy
+from warmhandoff.streams.routing.desk import Agent, QueueSpec, Waiting, queues_from_policy, serves
+from warmhandoff.streams.routing.estimate import (
     Announcement,
     Calibration,
     Estimate,
@@ -28,8 +28,15 @@ from .estimate import (
     naive_wait,
     update_reason,
 )
-from .health import Outcome, queue_health
-from .router import Assignment, ChangeKind, RouteResult, RoutingChange, aged_priority, route
+from warmhandoff.streams.routing.health import Outcome, queue_health
+from warmhandoff.streams.routing.router import (
+    Assignment,
+    ChangeKind,
+    RouteResult,
+    RoutingChange,
+    aged_priority,
+    route,
+)
 
 
 @dataclass(frozen=True, slots=True)

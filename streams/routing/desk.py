@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from ..models import AgentPresence, HandoffRequest, PresenceState
-from ..policy.hours import BusinessHours, parse_hours
-from ..policy.model import Policy, RelaxStep, RightChannel
-from .exceptions import UnknownQueue
+from warmhandoff.streams.contract.models import AgentPresence, HandoffRequest, PresenceState
+from warmhandoff.streams.policy.hours import BusinessHours, parse_hours
+from warmhandoff.streams.policy.model import Policy, RelaxStep, RightChannel
+from warmhandoff.streams.routing.exceptions import UnknownQueue
 
 ON_SHIFT = frozenset({PresenceState.available, PresenceState.busy})
 

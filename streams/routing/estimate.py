@@ -33,8 +33,8 @@ from datetime import datetime, timedelta
 
 from call_center_tools import erlang_c
 
-from ..models import WaitEstimate
-from ..transfer import describe_wait
+from warmhandoff.streams.contract.models import WaitEstimate
+from warmhandoff.streams.core.transfer import describe_wait
 
 METHOD = "queue-model"
 _OFFSET = 15.0  # seconds added before taking log-ratios, so near-zero waits stay finite

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from ..models import Alert, QueueHealth
-from ..transfer import NAMESPACE
-from .desk import Agent, QueueSpec, Waiting
+from warmhandoff.streams.contract.models import Alert, QueueHealth
+from warmhandoff.streams.core.transfer import NAMESPACE
+from warmhandoff.streams.routing.desk import Agent, QueueSpec, Waiting
 
 Severity = Literal["info", "warning", "critical"]
 SERVICE_LEVEL = "service_level_below_target"

@@ -25,8 +25,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ..policy.model import Offer
-from .desk import Agent, QueueSpec, Waiting, eligible, next_opening, serves
+from warmhandoff.streams.policy.model import Offer
+from warmhandoff.streams.routing.desk import (
+    Agent,
+    QueueSpec,
+    Waiting,
+    eligible,
+    next_opening,
+    serves,
+)
 
 Predict = Callable[[Waiting], float]
 """The predicted wait (seconds) of a waiting handoff as it stands (its accepted queues)."""

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ..models import HandoffEvent, HandoffEventType, HandoffRequest
-from ..transfer import NAMESPACE
+from warmhandoff.streams.contract.models import HandoffEvent, HandoffEventType, HandoffRequest
+from warmhandoff.streams.core.transfer import NAMESPACE
 
 KINDS = ("webhook", "salesforce", "file")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigError, WarmhandoffError
+from warmhandoff.streams.contract.errors import ConfigError, WarmhandoffError
 
 
 class SinkError(WarmhandoffError):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from ..settings import Settings
-from .base import KINDS, Sink
-from .exceptions import SinkConfigError
-from .jsonl import FileSink
-from .salesforce import SalesforceConfig, SalesforceSink
-from .salesforce_case import CaseMapping
-from .webhook import WebhookSink
+from warmhandoff.streams.config.sink import SinkSettings
+from warmhandoff.streams.sinks.base import KINDS, Sink
+from warmhandoff.streams.sinks.exceptions import SinkConfigError
+from warmhandoff.streams.sinks.jsonl import FileSink
+from warmhandoff.streams.sinks.salesforce import SalesforceConfig, SalesforceSink
+from warmhandoff.streams.sinks.salesforce_case import CaseMapping
+from warmhandoff.streams.sinks.webhook import WebhookSink
 
 
-def build_sink(kind: str, settings: Settings) -> Sink:
+def build_sink(kind: str, settings: SinkSettings) -> Sink:
     """The sink of `kind` ("webhook", "salesforce" or "file") configured by `settings`."""
     if kind == "webhook":
         if not settings.sink_webhook_url:
@@ -35,7 +35,7 @@ def build_sink(kind: str, settings: Settings) -> Sink:
     raise SinkConfigError(f"unknown sink kind {kind!r}: use one of {', '.join(KINDS)}")
 
 
-def salesforce_config(settings: Settings) -> SalesforceConfig:
+def salesforce_config(settings: SinkSettings) -> SalesforceConfig:
     """The Salesforce sink's configuration from the WARMHANDOFF_SINK_SALESFORCE_* settings."""
 
     def secret(value: object) -> str:

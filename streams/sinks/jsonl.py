@@ -19,10 +19,10 @@ from typing import BinaryIO
 import orjson
 import structlog
 
-from ..codec import encode
-from ..models import HandoffRequest
-from .base import DeliveryResult
-from .exceptions import SinkConfigError, TransientDeliveryError
+from warmhandoff.streams.contract.models import HandoffRequest
+from warmhandoff.streams.core.codec import encode
+from warmhandoff.streams.sinks.base import DeliveryResult
+from warmhandoff.streams.sinks.exceptions import SinkConfigError, TransientDeliveryError
 
 log = structlog.get_logger(__name__)
 

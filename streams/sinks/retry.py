@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from .exceptions import TransientDeliveryError
+from warmhandoff.streams.sinks.exceptions import TransientDeliveryError
 
 T = TypeVar("T")
 

@@ -28,15 +28,20 @@ from simple_salesforce.api import Salesforce, SFType
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from simple_salesforce.format import format_soql
 
-from ..models import HandoffRequest
-from .base import DeliveryResult
-from .exceptions import (
+from warmhandoff.streams.contract.models import HandoffRequest
+from warmhandoff.streams.sinks.base import DeliveryResult
+from warmhandoff.streams.sinks.exceptions import (
     DeliveryError,
     PermanentDeliveryError,
     SinkConfigError,
     TransientDeliveryError,
 )
-from .salesforce_case import CaseMapping, case_comment, case_fields, comment_marker
+from warmhandoff.streams.sinks.salesforce_case import (
+    CaseMapping,
+    case_comment,
+    case_fields,
+    comment_marker,
+)
 
 log = structlog.get_logger(__name__)
 

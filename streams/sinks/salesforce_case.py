@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import HandoffRequest
+from warmhandoff.streams.contract.models import HandoffRequest
 
 SUBJECT_CHARS = 255
 DESCRIPTION_CHARS = 32_000

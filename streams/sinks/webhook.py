@@ -21,11 +21,15 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from ..codec import encode
-from ..models import HandoffRequest
-from .base import DeliveryResult
-from .exceptions import PermanentDeliveryError, SinkConfigError, TransientDeliveryError
-from .retry import parse_retry_after
+from warmhandoff.streams.contract.models import HandoffRequest
+from warmhandoff.streams.core.codec import encode
+from warmhandoff.streams.sinks.base import DeliveryResult
+from warmhandoff.streams.sinks.exceptions import (
+    PermanentDeliveryError,
+    SinkConfigError,
+    TransientDeliveryError,
+)
+from warmhandoff.streams.sinks.retry import parse_retry_after
 
 SIGNATURE_HEADER = "X-Warmhandoff-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from warmhandoff.streams.metrics import REGISTRY
 from warmhandoff.streams.policy.loader import load_policy
 from warmhandoff.streams.routing.centre import Centre
-from warmhandoff.streams.routing.service import RouterCore, observe_health
+from warmhandoff.streams.runtime.metrics import REGISTRY
+from warmhandoff.streams.services.router.service import RouterCore, observe_health
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

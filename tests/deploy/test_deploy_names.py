@@ -1,5 +1,5 @@
 """Names the deploy files share with the code: every metric the dashboard and the alerts query
-is one streams/metrics.py registers, every WARMHANDOFF_* variable is a settings field, and the
+is one streams/runtime/metrics.py registers, every WARMHANDOFF_* variable is a settings field, and the
 environments compose and Kubernetes give the containers load as valid settings."""
 
 from __future__ import annotations
@@ -9,11 +9,18 @@ import re
 
 import pytest
 
+from warmhandoff.streams.config.connection import ENV_PREFIX, ConnectionSettings, load_settings
+from warmhandoff.streams.config.learner import LearnerSettings
+from warmhandoff.streams.config.reference import SECTIONS
+from warmhandoff.streams.config.router import RouterSettings
+from warmhandoff.streams.config.service import ServiceSettings
+from warmhandoff.streams.config.sink import SinkSettings
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.runtime.metrics import REGISTRY
+
 # The learner's metrics are declared beside it, not in metrics.py: importing the module
 # registers them, so the dashboard and alert checks below see every process's metrics.
-from warmhandoff.streams.learning import runner as learner_runner
-from warmhandoff.streams.metrics import REGISTRY
-from warmhandoff.streams.settings import ENV_PREFIX, Settings, load_settings
+from warmhandoff.streams.services import learner as learner_runner
 from warmhandoff.streams.sinks.factory import build_sink
 
 from .deployfiles import (
@@ -113,7 +120,7 @@ def test_the_dashboard_queries_only_registered_metrics() -> None:
 
 def test_the_dashboard_shows_every_registered_metric() -> None:
     # Not required of a dashboard in general, but this one is the catalogue's view: a metric
-    # added to streams/metrics.py without a panel is probably forgotten.
+    # added to streams/runtime/metrics.py without a panel is probably forgotten.
     used: set[str] = set()
     for expr in dashboard_expressions():
         used |= metric_names_in(expr)
@@ -123,7 +130,7 @@ def test_the_dashboard_shows_every_registered_metric() -> None:
 
 
 def test_every_warmhandoff_variable_in_deploy_is_a_settings_field() -> None:
-    fields = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    fields = {ENV_PREFIX + name.upper() for _, kind in SECTIONS for name in kind.model_fields}
     used: dict[str, set[str]] = {}
     for path in sorted(DEPLOY.rglob("*")):
         if path.is_file() and path.suffix in {"", ".yaml", ".yml", ".md", ".json", ".py"}:
@@ -136,14 +143,33 @@ def test_every_warmhandoff_variable_in_deploy_is_a_settings_field() -> None:
     assert {"WARMHANDOFF_BOOTSTRAP_SERVERS", "WARMHANDOFF_DATA_DIR"} <= set(used)
 
 
-def settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings_from(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, kind: type[ConnectionSettings]
+) -> ConnectionSettings:
     """Settings loaded from exactly these WARMHANDOFF_* variables, as a container sees them."""
     for name in os.environ:
         if name.startswith(ENV_PREFIX):
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return load_settings()
+    return load_settings(kind)
+
+
+#: The settings class each `warmhandoff` command reads.
+PROCESS_SETTINGS: dict[str, type[ConnectionSettings]] = {
+    "topics": ServiceSettings,
+    "worker": WorkerSettings,
+    "router": RouterSettings,
+    "sink": SinkSettings,
+    "learner": LearnerSettings,
+}
+
+
+def command_of(definition: dict[str, object]) -> str:
+    """The warmhandoff command a compose service runs."""
+    command = definition.get("command") or ["worker"]
+    assert isinstance(command, list)
+    return str(command[0])
 
 
 def interpolate(value: str, host: dict[str, str]) -> str:
@@ -163,12 +189,13 @@ def test_compose_environments_load_as_settings(
         "WARMHANDOFF_SINK_WEBHOOK_SECRET": "from-the-host",
     }
     env = {k: interpolate(str(v), host) for k, v in definition["environment"].items()}
-    settings = settings_from(env, monkeypatch)
+    settings = settings_from(env, monkeypatch, PROCESS_SETTINGS[command_of(definition)])
     assert settings.bootstrap_servers == "kafka:19092"
-    assert settings.embedded_broker == "never"
+    assert isinstance(settings, ServiceSettings) and settings.embedded_broker == "never"
     command = definition.get("command", [])
     if command[:1] == ["sink"]:
         # The sink kind the service runs finds every setting it needs.
+        assert isinstance(settings, SinkSettings)
         assert build_sink(command[1], settings).kind == command[1]
 
 
@@ -192,7 +219,7 @@ def test_kubernetes_environments_load_as_settings(
     for item in container.get("env", []):
         # Secret values are not in the repository: stand in a placeholder for each.
         env[item["name"]] = item.get("value", "from-a-secret")
-    settings = settings_from(env, monkeypatch)
+    settings = settings_from(env, monkeypatch, PROCESS_SETTINGS[container["args"][0]])
     assert settings.security_protocol.startswith("SASL_")
     assert settings.sasl_password is not None
     if container["args"][:1] == ["sink"]:

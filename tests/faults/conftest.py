@@ -25,10 +25,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from warmhandoff.streams.broker import EmbeddedBroker
-from warmhandoff.streams.models import Turn
-from warmhandoff.streams.pipeline import new_state, process_turn
-from warmhandoff.streams.settings import aiokafka_kwargs
+from warmhandoff.streams.config.connection import aiokafka_kwargs
+from warmhandoff.streams.contract.models import Turn
+from warmhandoff.streams.core.pipeline import new_state, process_turn
+from warmhandoff.streams.runtime.broker import EmbeddedBroker
 
 from ..integration.conftest import Deployment, deployment, expected_handoffs, first_seen_seqs
 

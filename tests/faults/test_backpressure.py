@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from aiokafka.partitioner import murmur2
 
-from warmhandoff.streams.models import Turn
+from warmhandoff.streams.contract.models import Turn
 
 from ..integration.conftest import Deployment, expected_handoffs, traffic
 from ..integration.test_sinks_e2e import SinkProcess

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from warmhandoff.streams.broker import EmbeddedBroker, free_port
-from warmhandoff.streams.models import Turn
+from warmhandoff.streams.contract.models import Turn
+from warmhandoff.streams.runtime.broker import EmbeddedBroker, free_port
 
 from ..integration.conftest import Deployment, WorkerProcess, traffic
 from ..integration.test_sinks_e2e import SinkProcess

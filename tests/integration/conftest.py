@@ -19,12 +19,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from warmhandoff.agents.scenarios import generate
-from warmhandoff.streams.models import Turn
-from warmhandoff.streams.pipeline import expire_gather, new_state, process_turn
+from warmhandoff.streams.config.connection import aiokafka_kwargs
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.models import Turn
+from warmhandoff.streams.contract.topics import Topics, load_topics
+from warmhandoff.streams.core.pipeline import expire_gather, new_state, process_turn
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.policy.model import Policy
-from warmhandoff.streams.settings import Settings, aiokafka_kwargs
-from warmhandoff.streams.topics import Topics, apply_topics, load_topics
+from warmhandoff.streams.runtime.topic_admin import apply_topics
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "streams" / "policy" / "default.yaml"
 GATHER_TIMEOUT_S = 3
@@ -33,7 +35,7 @@ GATHER_TIMEOUT_S = 3
 class WorkerProcess:
     """`warmhandoff worker` as a child process, configured through its environment."""
 
-    def __init__(self, settings: Settings, log_path: Path, web_port: int = 0) -> None:
+    def __init__(self, settings: WorkerSettings, log_path: Path, web_port: int = 0) -> None:
         self.settings = settings
         self.log_path = log_path
         self.web_port = web_port
@@ -99,7 +101,7 @@ class Outputs:
 
 @dataclass
 class Deployment:
-    settings: Settings
+    settings: WorkerSettings
     topics: Topics
     policy: Policy
     tmp: Path
@@ -127,7 +129,7 @@ async def deployment(
     policy_file.write_text(
         text.replace("gather_timeout_seconds: 120", f"gather_timeout_seconds: {GATHER_TIMEOUT_S}")
     )
-    settings = Settings(
+    settings = WorkerSettings(
         bootstrap_servers=kafka_bootstrap,
         topic_prefix=topic_prefix,
         app_id="wh",

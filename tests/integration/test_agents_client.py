@@ -13,9 +13,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from warmhandoff.agents.client import BotClient
 from warmhandoff.agents.scenarios import generate
-from warmhandoff.streams.models import Directive, DirectiveType, Turn
-from warmhandoff.streams.settings import Settings, aiokafka_kwargs
-from warmhandoff.streams.topics import Topics, apply_topics, topics_for
+from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs, topics_for
+from warmhandoff.streams.contract.models import Directive, DirectiveType, Turn
+from warmhandoff.streams.contract.topics import Topics
+from warmhandoff.streams.runtime.topic_admin import apply_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -23,9 +24,9 @@ START = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def deployment(kafka_bootstrap: str, topic_prefix: str) -> tuple[Settings, Topics]:
-    """Settings and freshly created topics for this test."""
-    settings = Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)
+async def deployment(kafka_bootstrap: str, topic_prefix: str) -> tuple[ConnectionSettings, Topics]:
+    """ConnectionSettings and freshly created topics for this test."""
+    settings = ConnectionSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix)
     topics = topics_for(settings)
     report = await apply_topics(topics, settings)
     assert report.ok, report
@@ -33,7 +34,9 @@ async def deployment(kafka_bootstrap: str, topic_prefix: str) -> tuple[Settings,
 
 
 @pytest.fixture
-async def producer(deployment: tuple[Settings, Topics]) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(
+    deployment: tuple[ConnectionSettings, Topics],
+) -> AsyncIterator[AIOKafkaProducer]:
     """A plain producer, standing in for the pipeline's directive output."""
     settings, _ = deployment
     plain = AIOKafkaProducer(**aiokafka_kwargs(settings), request_timeout_ms=10_000)
@@ -62,7 +65,7 @@ def bot_id(topic_prefix: str) -> str:
 
 
 async def test_published_turns_arrive_in_order_keyed_by_conversation(
-    deployment: tuple[Settings, Topics],
+    deployment: tuple[ConnectionSettings, Topics],
 ) -> None:
     settings, topics = deployment
     conversations = generate(12, seed=21, start=START)
@@ -101,7 +104,7 @@ async def test_published_turns_arrive_in_order_keyed_by_conversation(
 
 
 async def test_directives_for_watched_conversations_and_bad_ones_skipped(
-    deployment: tuple[Settings, Topics], producer: AIOKafkaProducer, topic_prefix: str
+    deployment: tuple[ConnectionSettings, Topics], producer: AIOKafkaProducer, topic_prefix: str
 ) -> None:
     settings, topics = deployment
     name = topics.name("bot.directives")
@@ -147,7 +150,7 @@ async def test_directives_for_watched_conversations_and_bad_ones_skipped(
 
 
 async def test_latest_sees_what_comes_after_start_in_watch_all_mode(
-    deployment: tuple[Settings, Topics], producer: AIOKafkaProducer, topic_prefix: str
+    deployment: tuple[ConnectionSettings, Topics], producer: AIOKafkaProducer, topic_prefix: str
 ) -> None:
     settings, topics = deployment
     name = topics.name("bot.directives")

@@ -14,8 +14,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from warmhandoff.streams.settings import Settings, aiokafka_kwargs
-from warmhandoff.streams.topics import topics_for
+from warmhandoff.streams.config.connection import aiokafka_kwargs, topics_for
+from warmhandoff.streams.config.worker import WorkerSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -37,7 +37,7 @@ def cli(bootstrap: str, prefix: str, *args: str) -> subprocess.CompletedProcess[
     )
 
 
-async def configs_of(settings: Settings, name: str) -> dict[str, str]:
+async def configs_of(settings: WorkerSettings, name: str) -> dict[str, str]:
     admin = AIOKafkaAdminClient(**aiokafka_kwargs(settings), request_timeout_ms=10_000)
     await admin.start()
     try:
@@ -55,7 +55,9 @@ async def configs_of(settings: Settings, name: str) -> dict[str, str]:
 async def test_topics_apply_creates_the_audit_topic_compacted_and_deleted(
     kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    settings = Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, app_id="wh")
+    settings = WorkerSettings(
+        bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, app_id="wh"
+    )
     audit = topics_for(settings).spec("audit.decisions")
     applied = cli(kafka_bootstrap, topic_prefix, "topics", "apply")
     assert applied.returncode == 0, applied.stdout + applied.stderr
@@ -71,7 +73,9 @@ async def test_topics_apply_creates_the_audit_topic_compacted_and_deleted(
 async def test_an_audit_topic_with_another_policy_is_drift_with_the_fix(
     kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    settings = Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, app_id="wh")
+    settings = WorkerSettings(
+        bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, app_id="wh"
+    )
     audit = topics_for(settings).spec("audit.decisions")
     admin = AIOKafkaAdminClient(**aiokafka_kwargs(settings), request_timeout_ms=10_000)
     await admin.start()
@@ -90,7 +94,9 @@ async def test_an_audit_topic_with_another_policy_is_drift_with_the_fix(
 async def test_audit_prints_the_records_of_a_decision_or_a_conversation(
     kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    settings = Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, app_id="wh")
+    settings = WorkerSettings(
+        bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, app_id="wh"
+    )
     audit = topics_for(settings).spec("audit.decisions")
     assert cli(kafka_bootstrap, topic_prefix, "topics", "apply").returncode == 0
     records = [

@@ -19,31 +19,33 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from warmhandoff.streams.broker import (
+from warmhandoff.streams.config.connection import aiokafka_kwargs, topics_for
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.errors import BrokerUnavailableError, TopicDriftError
+from warmhandoff.streams.contract.topics import Topics
+from warmhandoff.streams.runtime.broker import (
     EmbeddedBroker,
     broker_answers,
     ensure_broker,
     free_port,
 )
-from warmhandoff.streams.errors import BrokerUnavailableError, TopicDriftError
-from warmhandoff.streams.settings import Settings, aiokafka_kwargs
-from warmhandoff.streams.topics import Topics, apply_topics, check_topics, one_line, topics_for
+from warmhandoff.streams.runtime.topic_admin import apply_topics, check_topics, one_line
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
 @pytest.fixture
-def settings(kafka_bootstrap: str, topic_prefix: str) -> Settings:
-    return Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, app_id="wh")
+def settings(kafka_bootstrap: str, topic_prefix: str) -> WorkerSettings:
+    return WorkerSettings(bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, app_id="wh")
 
 
 @pytest.fixture
-def topics(settings: Settings) -> Topics:
+def topics(settings: WorkerSettings) -> Topics:
     return topics_for(settings)
 
 
 @pytest.fixture
-async def admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
+async def admin(settings: WorkerSettings) -> AsyncIterator[AIOKafkaAdminClient]:
     client = AIOKafkaAdminClient(**aiokafka_kwargs(settings), request_timeout_ms=10_000)
     await client.start()
     yield client
@@ -63,7 +65,7 @@ async def broker_topics(admin: AIOKafkaAdminClient, prefix: str) -> dict[str, in
 
 
 async def test_check_on_an_empty_broker_reports_every_topic_missing(
-    topics: Topics, settings: Settings, admin: AIOKafkaAdminClient, topic_prefix: str
+    topics: Topics, settings: WorkerSettings, admin: AIOKafkaAdminClient, topic_prefix: str
 ) -> None:
     report = await check_topics(topics, settings)
     assert not report.ok
@@ -74,7 +76,7 @@ async def test_check_on_an_empty_broker_reports_every_topic_missing(
 
 
 async def test_apply_creates_every_topic_with_partitions_and_configs(
-    topics: Topics, settings: Settings, admin: AIOKafkaAdminClient, topic_prefix: str
+    topics: Topics, settings: WorkerSettings, admin: AIOKafkaAdminClient, topic_prefix: str
 ) -> None:
     report = await apply_topics(topics, settings)
     assert report.ok, one_line(report)
@@ -94,7 +96,9 @@ async def test_apply_creates_every_topic_with_partitions_and_configs(
             assert configs[spec.name]["retention.ms"] == str(spec.retention_ms)
 
 
-async def test_second_apply_reports_everything_in_sync(topics: Topics, settings: Settings) -> None:
+async def test_second_apply_reports_everything_in_sync(
+    topics: Topics, settings: WorkerSettings
+) -> None:
     await apply_topics(topics, settings)
     report = await apply_topics(topics, settings)
     assert report.ok and report.created == [] and report.drift == []
@@ -104,7 +108,7 @@ async def test_second_apply_reports_everything_in_sync(topics: Topics, settings:
 
 
 async def test_wrong_partition_count_is_an_error_with_a_hint(
-    topics: Topics, settings: Settings, admin: AIOKafkaAdminClient
+    topics: Topics, settings: WorkerSettings, admin: AIOKafkaAdminClient
 ) -> None:
     turns = topics.spec("conversation.turns")
     await admin.create_topics([NewTopic(turns.name, 4, 1, topic_configs=turns.kafka_config())])
@@ -128,7 +132,7 @@ async def test_wrong_partition_count_is_an_error_with_a_hint(
 
 
 async def test_cleanup_policy_is_an_error_and_retention_a_warning(
-    topics: Topics, settings: Settings, admin: AIOKafkaAdminClient
+    topics: Topics, settings: WorkerSettings, admin: AIOKafkaAdminClient
 ) -> None:
     turns, signals = topics.spec("conversation.turns"), topics.spec("conversation.signals")
     await admin.create_topics(
@@ -153,7 +157,7 @@ async def test_cleanup_policy_is_an_error_and_retention_a_warning(
 
 
 async def test_configs_the_broker_does_not_report_are_unverified_not_drift(
-    topics: Topics, settings: Settings, admin: AIOKafkaAdminClient
+    topics: Topics, settings: WorkerSettings, admin: AIOKafkaAdminClient
 ) -> None:
     # Tansu reports only configs set at creation; real Kafka reports defaults as well.
     turns = topics.spec("conversation.turns")
@@ -166,7 +170,7 @@ async def test_configs_the_broker_does_not_report_are_unverified_not_drift(
 
 
 async def test_admin_on_a_dead_address_is_broker_unavailable() -> None:
-    settings = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}")
+    settings = WorkerSettings(bootstrap_servers=f"127.0.0.1:{free_port()}")
     with pytest.raises(BrokerUnavailableError, match=r"topic admin on 127\.0\.0\.1"):
         await check_topics(topics_for(settings), settings)
 
@@ -185,12 +189,12 @@ def test_embedded_broker_sync_context_manager(tmp_path: Path) -> None:
 
 
 async def test_ensure_broker_uses_an_answering_broker(kafka_bootstrap: str) -> None:
-    assert await ensure_broker(Settings(bootstrap_servers=kafka_bootstrap)) is None
+    assert await ensure_broker(WorkerSettings(bootstrap_servers=kafka_bootstrap)) is None
 
 
 async def test_ensure_broker_starts_one_when_nothing_answers(tmp_path: Path) -> None:
     address = f"127.0.0.1:{free_port()}"
-    broker = await ensure_broker(Settings(bootstrap_servers=address, data_dir=tmp_path))
+    broker = await ensure_broker(WorkerSettings(bootstrap_servers=address, data_dir=tmp_path))
     assert broker is not None
     try:
         assert broker.bootstrap == address and broker_answers(address)
@@ -200,7 +204,7 @@ async def test_ensure_broker_starts_one_when_nothing_answers(tmp_path: Path) -> 
 
 
 async def test_ensure_broker_never_mode_raises(tmp_path: Path) -> None:
-    settings = Settings(
+    settings = WorkerSettings(
         bootstrap_servers=f"127.0.0.1:{free_port()}", embedded_broker="never", data_dir=tmp_path
     )
     with pytest.raises(BrokerUnavailableError, match="EMBEDDED_BROKER=never"):
@@ -212,7 +216,7 @@ async def test_a_taken_port_fails_fast_with_a_reason(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        always = Settings(
+        always = WorkerSettings(
             bootstrap_servers=f"127.0.0.1:{port}", embedded_broker="always", data_dir=tmp_path
         )
         with pytest.raises(BrokerUnavailableError, match="already listens"):
@@ -232,9 +236,9 @@ def test_run_broker_forever_stops_on_sigterm(tmp_path: Path) -> None:
     }
     code = (
         "import sys\n"
-        "from warmhandoff.streams.broker import run_broker_forever\n"
-        "from warmhandoff.streams.settings import Settings\n"
-        "sys.exit(run_broker_forever(Settings(), "
+        "from warmhandoff.streams.runtime.broker import run_broker_forever\n"
+        "from warmhandoff.streams.config.worker import WorkerSettings\n"
+        "sys.exit(run_broker_forever(WorkerSettings(), "
         "on_ready=lambda b: print('ready', b.bootstrap, flush=True)))\n"
     )
     proc = subprocess.Popen(
@@ -262,7 +266,7 @@ def test_run_broker_forever_stops_on_sigterm(tmp_path: Path) -> None:
 
 
 async def test_the_worker_refuses_to_run_against_drifted_topics(
-    topics: Topics, settings: Settings, admin: AIOKafkaAdminClient, tmp_path: Path
+    topics: Topics, settings: WorkerSettings, admin: AIOKafkaAdminClient, tmp_path: Path
 ) -> None:
     turns = topics.spec("conversation.turns")
     await admin.create_topics([NewTopic(turns.name, 4, 1, topic_configs=turns.kafka_config())])

@@ -4,7 +4,7 @@ The embedded broker cannot terminate TLS itself (Tansu 0.6 refuses `--cert` toge
 `--key`, and with `--authentication` it accepts SCRAM only for users that can be created
 through an already authenticated connection; README, "Security"). So a Tansu broker that
 advertises a TLS port runs behind a TLS-terminating asyncio proxy with a throwaway CA
-(trustme). A producer and a consumer built from `aiokafka_kwargs(Settings(security_protocol=
+(trustme). A producer and a consumer built from `aiokafka_kwargs(ConnectionSettings(security_protocol=
 "SSL", ssl_cafile=...))` round-trip a record through it, and so does the producer of a Faust
 app built from `faust_broker_settings` (the worker's): every connection they make is a
 completed TLS handshake verified against that CA, and a client without the CA, or without
@@ -29,8 +29,9 @@ import trustme
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
-from warmhandoff.streams.broker import free_port, metadata_answers
-from warmhandoff.streams.settings import Settings, aiokafka_kwargs, faust_broker_settings
+from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs
+from warmhandoff.streams.runtime.broker import free_port, metadata_answers
+from warmhandoff.streams.runtime.faust_app import faust_broker_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -98,7 +99,7 @@ async def test_producer_and_consumer_from_the_settings_speak_tls_to_the_broker(
     tls_broker: tuple[TlsProxy, Path],
 ) -> None:
     proxy, ca_file = tls_broker
-    settings = Settings(
+    settings = ConnectionSettings(
         bootstrap_servers=f"127.0.0.1:{proxy.port}", security_protocol="SSL", ssl_cafile=ca_file
     )
     kwargs = aiokafka_kwargs(settings)
@@ -124,10 +125,10 @@ async def test_the_faust_producer_speaks_tls_with_the_settings_credentials(
     tls_broker: tuple[TlsProxy, Path],
 ) -> None:
     proxy, ca_file = tls_broker
-    settings = Settings(
+    settings = ConnectionSettings(
         bootstrap_servers=f"127.0.0.1:{proxy.port}", security_protocol="SSL", ssl_cafile=ca_file
     )
-    # The worker's own broker options (streams/app.py builds its faust.App from them).
+    # The worker's own broker options (streams/services/worker/app.py builds its faust.App from them).
     app = faust.App("tls-check", **faust_broker_settings(settings), web_enabled=False)
     app.finalize()
     await app.producer.start()
@@ -155,7 +156,7 @@ async def test_without_the_ca_or_without_tls_the_client_gets_nowhere(
             "ssl_context": context,
         }
     else:
-        kwargs = aiokafka_kwargs(Settings(bootstrap_servers=bootstrap))
+        kwargs = aiokafka_kwargs(ConnectionSettings(bootstrap_servers=bootstrap))
     producer = AIOKafkaProducer(**kwargs, request_timeout_ms=3_000)
     with pytest.raises(KafkaConnectionError):
         async with asyncio.timeout(30):

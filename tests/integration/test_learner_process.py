@@ -14,14 +14,17 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from warmhandoff.agents.scenarios import generate
-from warmhandoff.streams.codec import encode
-from warmhandoff.streams.learning.runner import LearnerProcess, latest_snapshot
+from warmhandoff.streams.config.connection import aiokafka_kwargs
+from warmhandoff.streams.config.learner import LearnerSettings
+from warmhandoff.streams.contract.models import Action, Decision, HandoffEvent, HandoffEventType
+from warmhandoff.streams.contract.topics import Topics, load_topics
+from warmhandoff.streams.core.codec import encode
+from warmhandoff.streams.core.pipeline import new_state, process_turn
 from warmhandoff.streams.learning.scorer import LinearScorer
-from warmhandoff.streams.models import Action, Decision, HandoffEvent, HandoffEventType
-from warmhandoff.streams.pipeline import new_state, process_turn
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.settings import Settings, aiokafka_kwargs
-from warmhandoff.streams.topics import Topics, apply_topics, load_topics
+from warmhandoff.streams.runtime.learned_model import latest_snapshot
+from warmhandoff.streams.runtime.topic_admin import apply_topics
+from warmhandoff.streams.services.learner import LearnerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
@@ -29,9 +32,9 @@ T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 
 async def fresh_topics(
     kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
-) -> tuple[Settings, Topics]:
-    """Settings for the test's broker and its own topics, created."""
-    settings = Settings(
+) -> tuple[LearnerSettings, Topics]:
+    """LearnerSettings for the test's broker and its own topics, created."""
+    settings = LearnerSettings(
         bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, data_dir=tmp_path
     )
     topics = load_topics(prefix=topic_prefix, app_id=settings.app_id)
@@ -52,7 +55,7 @@ def decisions_of(n: int, seed: int) -> list[Decision]:
     return out
 
 
-async def read(settings: Settings, topic: str, n: int) -> list[dict[str, Any]]:
+async def read(settings: LearnerSettings, topic: str, n: int) -> list[dict[str, Any]]:
     """The first `n` records of `topic`, decoded (within 30 s)."""
     consumer = AIOKafkaConsumer(topic, auto_offset_reset="earliest", **aiokafka_kwargs(settings))
     await consumer.start()
@@ -113,8 +116,8 @@ async def test_learner_labels_learns_publishes_and_restores(
     assert LinearScorer.from_snapshot(snapshot).examples == learned
 
     # A worker picks the model up from the topic (and then scores every turn).
-    from warmhandoff.streams.app import Pipeline
     from warmhandoff.streams.learning.scorer import MIN_EXAMPLES
+    from warmhandoff.streams.services.worker.app import Pipeline
 
     assert learned >= MIN_EXAMPLES
     worker = Pipeline(settings.model_copy(update={"store": "memory://"}), topics, policy)

@@ -15,9 +15,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from warmhandoff.agents.client import BotClient, turn
-from warmhandoff.streams.broker import free_port
-from warmhandoff.streams.models import Role
-from warmhandoff.streams.settings import aiokafka_kwargs
+from warmhandoff.streams.config.connection import aiokafka_kwargs
+from warmhandoff.streams.contract.models import Role
+from warmhandoff.streams.runtime.broker import free_port
 
 from .conftest import Deployment, Outputs, read_until
 from .test_worker_ops import wait_for_status

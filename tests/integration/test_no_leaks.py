@@ -4,7 +4,7 @@ every dead letter, the worker's and the file sink's logs and the sink's file are
 Traffic: the simulated bots (their catalogue holds a card read out in a sentence and e-mail
 addresses) plus, through the BotClient, conversations whose customers type card numbers,
 e-mails, phone numbers of several countries, IBANs and national ids from the redaction corpus
-(streams/privacy.py) and then ask for a human, so the values reach handoff transcripts; plus
+(streams/lab/eval/privacy.py) and then ask for a human, so the values reach handoff transcripts; plus
 malformed records holding the same values, which become dead letters. Then everything the
 deployment wrote is read back (dead letters' base64 values decoded) and searched for each
 value as written and as its bare digits.
@@ -27,9 +27,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from warmhandoff.agents.client import BotClient
-from warmhandoff.streams.models import Turn
-from warmhandoff.streams.privacy import corpus
-from warmhandoff.streams.settings import aiokafka_kwargs
+from warmhandoff.streams.config.connection import aiokafka_kwargs
+from warmhandoff.streams.contract.models import Turn
+from warmhandoff.streams.lab.eval.privacy import corpus
 
 from .conftest import Deployment, Outputs, expected_handoffs, read_until, traffic
 from .test_sinks_e2e import SinkProcess

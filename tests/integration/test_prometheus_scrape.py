@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from warmhandoff.agents.client import BotClient
-from warmhandoff.streams.broker import free_port
+from warmhandoff.streams.runtime.broker import free_port
 
 from .conftest import Deployment, expected_handoffs, read_until, traffic
 from .test_worker_ops import wait_for_status

@@ -10,14 +10,16 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from warmhandoff.agents.scenarios import generate
-from warmhandoff.streams.codec import encode
-from warmhandoff.streams.models import Action, HandoffEvent
-from warmhandoff.streams.pipeline import new_state, process_turn
+from warmhandoff.streams.config.connection import aiokafka_kwargs
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.models import Action, HandoffEvent
+from warmhandoff.streams.contract.topics import load_topics
+from warmhandoff.streams.core.codec import encode
+from warmhandoff.streams.core.pipeline import new_state, process_turn
+from warmhandoff.streams.offline.report import build_report, read_streams
+from warmhandoff.streams.offline.report_topics import read_topics
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.report import build_report, read_streams
-from warmhandoff.streams.report_topics import read_topics
-from warmhandoff.streams.settings import Settings, aiokafka_kwargs
-from warmhandoff.streams.topics import apply_topics, load_topics
+from warmhandoff.streams.runtime.topic_admin import apply_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
@@ -26,7 +28,7 @@ T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 async def test_report_from_topics_equals_the_report_of_a_dump(
     kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
 ) -> None:
-    settings = Settings(
+    settings = WorkerSettings(
         bootstrap_servers=kafka_bootstrap, topic_prefix=topic_prefix, data_dir=tmp_path
     )
     topics = load_topics(prefix=topic_prefix, app_id=settings.app_id)

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from warmhandoff.streams.broker import free_port
-from warmhandoff.streams.codec import encode
-from warmhandoff.streams.routing.service import SOURCE
-from warmhandoff.streams.settings import aiokafka_kwargs
+from warmhandoff.streams.config.connection import aiokafka_kwargs
+from warmhandoff.streams.core.codec import encode
+from warmhandoff.streams.runtime.broker import free_port
+from warmhandoff.streams.services.router.service import SOURCE
 
 from ..unit.routing_helpers import presence, request
 from .conftest import Deployment

@@ -13,9 +13,9 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from warmhandoff.streams.codec import encode
-from warmhandoff.streams.routing.service import SOURCE, run_router
-from warmhandoff.streams.settings import aiokafka_kwargs
+from warmhandoff.streams.config.connection import aiokafka_kwargs
+from warmhandoff.streams.core.codec import encode
+from warmhandoff.streams.services.router.service import SOURCE, run_router
 
 from ..unit.routing_helpers import presence, request
 from .conftest import Deployment

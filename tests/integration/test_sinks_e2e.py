@@ -18,10 +18,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from warmhandoff.streams.broker import free_port
-from warmhandoff.streams.codec import encode
-from warmhandoff.streams.models import HandoffRequest
-from warmhandoff.streams.settings import aiokafka_kwargs
+from warmhandoff.streams.config.connection import aiokafka_kwargs
+from warmhandoff.streams.contract.models import HandoffRequest
+from warmhandoff.streams.core.codec import encode
+from warmhandoff.streams.runtime.broker import free_port
 
 from ..salesforce_mock import CLIENT_ID, CLIENT_SECRET, serve_salesforce
 from ..sinkdata import handoff_request

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from warmhandoff.agents.client import BotClient
-from warmhandoff.streams.broker import free_port
+from warmhandoff.streams.runtime.broker import free_port
 
 from .conftest import Deployment, Outputs, read_until, traffic
 

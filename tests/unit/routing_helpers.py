@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from warmhandoff.streams.models import (
+from warmhandoff.streams.contract.models import (
     AgentPresence,
     Bundle,
     HandoffRequest,

@@ -17,7 +17,7 @@ from warmhandoff.agents.scenarios import (
     gather_answer,
     generate,
 )
-from warmhandoff.streams.models import Role, Turn
+from warmhandoff.streams.contract.models import Role, Turn
 
 START = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 

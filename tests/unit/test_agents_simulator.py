@@ -12,7 +12,7 @@ import pytest
 from warmhandoff.agents.client import ClientStats
 from warmhandoff.agents.scenarios import Conversation, generate
 from warmhandoff.agents.simulator import BotConnection, SimulatedBot
-from warmhandoff.streams.models import Directive, DirectiveType, Role, Turn
+from warmhandoff.streams.contract.models import Directive, DirectiveType, Role, Turn
 
 pytestmark = pytest.mark.timeout(30)
 

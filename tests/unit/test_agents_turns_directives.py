@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from warmhandoff.agents.client import parse_directive, turn
-from warmhandoff.streams.models import DirectiveType, Nlu, Role
+from warmhandoff.streams.contract.models import DirectiveType, Nlu, Role
 
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 

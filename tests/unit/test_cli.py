@@ -130,8 +130,13 @@ def test_user_errors_are_one_line_without_traceback(
     assert main(["replay", str(tmp_path / "missing.jsonl")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("warmhandoff: error:") and "Traceback" not in err
-    monkeypatch.setenv("WARMHANDOFF_WEB_PORT", "not-a-port")
+    monkeypatch.setenv("WARMHANDOFF_TOPIC_PREFIX", "not a prefix")
     assert main(["topics", "check"]) == 2
+    err = capsys.readouterr().err
+    assert "WARMHANDOFF_TOPIC_PREFIX" in err and "Traceback" not in err
+    monkeypatch.delenv("WARMHANDOFF_TOPIC_PREFIX")
+    monkeypatch.setenv("WARMHANDOFF_WEB_PORT", "not-a-port")
+    assert main(["worker"]) == 2
     err = capsys.readouterr().err
     assert "WARMHANDOFF_WEB_PORT" in err and "Traceback" not in err
     monkeypatch.delenv("WARMHANDOFF_WEB_PORT")

@@ -7,7 +7,7 @@ import pytest
 from warmhandoff.streams.detect import language
 from warmhandoff.streams.detect.language import detect_language, locale_language
 from warmhandoff.streams.detect.normalize import fold
-from warmhandoff.streams.language_checkset import CHECK_SET, SHORT_CHECK_SET
+from warmhandoff.streams.lab.eval.language_checkset import CHECK_SET, SHORT_CHECK_SET
 
 
 def test_check_set_accuracy() -> None:

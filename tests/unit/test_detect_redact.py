@@ -142,9 +142,9 @@ def test_text_without_digits_or_at_sign_is_unchanged(text: str) -> None:
 def test_bot_details_and_attachment_names_are_redacted_before_the_state_keeps_them() -> None:
     from datetime import UTC, datetime
 
-    from warmhandoff.streams.detection import detect
-    from warmhandoff.streams.models import Turn
-    from warmhandoff.streams.pipeline import new_state
+    from warmhandoff.streams.contract.models import Turn
+    from warmhandoff.streams.core.detection import detect
+    from warmhandoff.streams.core.pipeline import new_state
 
     turn = Turn.model_validate(
         {

@@ -188,7 +188,7 @@ def test_model_ships_as_package_data_with_provenance() -> None:
     sources = {entry["source"]: entry for entry in document["training_data"]}
     assert "tweeteval/sentiment" in sources
     assert all(entry["licence"] and entry["mapping"] for entry in sources.values())
-    assert "python -m warmhandoff.streams.detect.train_sentiment" in document["trained_by"]
+    assert "python -m warmhandoff.streams.lab.training.sentiment" in document["trained_by"]
     model = default_model()
     assert len(model.plain) > 1000
     assert len(raw) < 400_000

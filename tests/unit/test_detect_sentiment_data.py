@@ -31,7 +31,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def evaluation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     pytest.importorskip("sklearn")
-    from warmhandoff.streams.detect.train_sentiment import build
+    from warmhandoff.streams.lab.training.sentiment import build
 
     out = tmp_path_factory.mktemp("sentiment") / MODEL_FILE
     document = build(["--data", str(DATA), "--out", str(out), "--cv", "5"])

@@ -25,7 +25,7 @@ import pytest
 
 from warmhandoff.streams.detect.human_request import is_human_request
 from warmhandoff.streams.detect.risk import risk_families
-from warmhandoff.streams.evaluate import BANKING77_RISK, CLINC150_RISK
+from warmhandoff.streams.lab.eval.detectors import BANKING77_RISK, CLINC150_RISK
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

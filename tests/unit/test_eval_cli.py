@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from warmhandoff.streams.cli import main
-from warmhandoff.streams.evaluate import evaluate
+from warmhandoff.streams.lab.eval.detectors import evaluate
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

@@ -3,7 +3,7 @@ and nothing escalates, in conversations the bot handles well."""
 
 from __future__ import annotations
 
-from warmhandoff.streams.eval_conversations import conversation_checks
+from warmhandoff.streams.lab.eval.conversations import conversation_checks
 from warmhandoff.streams.policy import load_policy
 
 

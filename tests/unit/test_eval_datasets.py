@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from warmhandoff.streams.datasets import (
+from warmhandoff.streams.contract.errors import DatasetError
+from warmhandoff.streams.lab.eval.datasets import (
     LabelledText,
     load_datasets,
     read_banking77,
@@ -18,7 +19,6 @@ from warmhandoff.streams.datasets import (
     vader_label,
     vader_reader,
 )
-from warmhandoff.streams.errors import DatasetError
 
 
 def write(path: Path, text: str) -> Path:

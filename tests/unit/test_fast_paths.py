@@ -17,16 +17,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warmhandoff.streams import detection
+from warmhandoff.streams.contract.models import Action, Decision, Role, Signals, TriggerHit, Turn
+from warmhandoff.streams.core import detection
+from warmhandoff.streams.core.pipeline import new_state
+from warmhandoff.streams.core.transfer import NAMESPACE, decision_id, directive_id, handoff_id
 from warmhandoff.streams.detect import entities as E
 from warmhandoff.streams.detect import language as L
 from warmhandoff.streams.detect import redact as R
 from warmhandoff.streams.detect.gate import Gate, words
 from warmhandoff.streams.detect.normalize import fold
-from warmhandoff.streams.language_checkset import CHECK_SET, SHORT_CHECK_SET
-from warmhandoff.streams.models import Action, Decision, Role, Signals, TriggerHit, Turn
-from warmhandoff.streams.pipeline import new_state
-from warmhandoff.streams.transfer import NAMESPACE, decision_id, directive_id, handoff_id
+from warmhandoff.streams.lab.eval.language_checkset import CHECK_SET, SHORT_CHECK_SET
 
 from .test_detect_risk import CASES as RISK_CASES
 from .test_detect_risk import NEAR_MISSES as RISK_NEAR_MISSES
@@ -459,7 +459,7 @@ def test_ids_are_uuid5_of_their_names(conversation_id: str, seq: int) -> None:
 
 
 def test_directive_ids_are_uuid5() -> None:
-    from warmhandoff.streams.models import DirectiveType
+    from warmhandoff.streams.contract.models import DirectiveType
 
     assert directive_id("c-1", 4, DirectiveType.status) == str(
         uuid.uuid5(NAMESPACE, "directive/c-1/4/status")

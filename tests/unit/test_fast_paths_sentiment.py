@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from warmhandoff.streams.detect import sentiment as S
 from warmhandoff.streams.detect.gate import words
 from warmhandoff.streams.detect.normalize import fold
-from warmhandoff.streams.language_checkset import CHECK_SET
+from warmhandoff.streams.lab.eval.language_checkset import CHECK_SET
 
 from .test_detect_risk import CASES as RISK_CASES
 

@@ -7,7 +7,7 @@ import random
 import orjson
 import pytest
 
-from warmhandoff.streams import fuzz
+from warmhandoff.streams.lab import fuzz
 
 
 def test_a_one_second_run_ends_every_input_in_a_model_or_a_reason() -> None:

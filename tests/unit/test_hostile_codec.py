@@ -19,8 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from warmhandoff.streams.codec import Rejected, dead_letter, decode, decode_turn, encode
-from warmhandoff.streams.models import AgentPresence, DeadLetter, HandoffEvent, Turn
+from warmhandoff.streams.contract.models import AgentPresence, DeadLetter, HandoffEvent, Turn
+from warmhandoff.streams.core.codec import Rejected, dead_letter, decode, decode_turn, encode
 
 from .hostile_strategies import (
     HOSTILE,

@@ -23,9 +23,15 @@ from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 from structlog.testing import capture_logs
 
-from warmhandoff.streams.intake import PATH, SIGNATURE_HEADER, Credentials, Intake, RateLimiter
-from warmhandoff.streams.models import HandoffEvent
-from warmhandoff.streams.ops import OpsServer
+from warmhandoff.streams.contract.models import HandoffEvent
+from warmhandoff.streams.runtime.intake import (
+    PATH,
+    SIGNATURE_HEADER,
+    Credentials,
+    Intake,
+    RateLimiter,
+)
+from warmhandoff.streams.runtime.ops import OpsServer
 
 from .hostile_strategies import HOSTILE, MARKER, instants, json_values, mangled_bytes
 

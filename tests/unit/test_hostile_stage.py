@@ -1,6 +1,6 @@
 """Hostile records through the Faust agents: one dead letter each, and no stall.
 
-Fuzzed turn bytes (streams/fuzz.py, seeded) and hand-picked ones (far-future timestamps that
+Fuzzed turn bytes (streams/lab/fuzz.py, seeded) and hand-picked ones (far-future timestamps that
 used to overflow the gather deadline and crash the agent, unhashable schema versions, deep
 nesting, NULs) are put on the turns topic between the valid turns of one conversation. Each
 rejected record must give exactly one dead letter with its reason, in order, and every valid
@@ -19,13 +19,13 @@ import orjson
 import pytest
 from pydantic import BaseModel
 
-from warmhandoff.streams import fuzz
-from warmhandoff.streams.app import Pipeline
-from warmhandoff.streams.codec import Rejected, decode, decode_turn
-from warmhandoff.streams.models import HandoffEvent
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.models import HandoffEvent
+from warmhandoff.streams.contract.topics import load_topics
+from warmhandoff.streams.core.codec import Rejected, decode, decode_turn
+from warmhandoff.streams.lab import fuzz
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.settings import Settings
-from warmhandoff.streams.topics import load_topics
+from warmhandoff.streams.services.worker.app import Pipeline
 
 from .test_stage_turns import T0, Clock, FakeProducer, turn_bytes
 
@@ -50,7 +50,7 @@ HAND_PICKED = [
 
 @pytest.fixture
 async def stage(tmp_path: Path) -> AsyncIterator[tuple[Pipeline, FakeProducer]]:
-    settings = Settings(store="memory://", data_dir=tmp_path, web_port=0, app_id="hostile")
+    settings = WorkerSettings(store="memory://", data_dir=tmp_path, web_port=0, app_id="hostile")
     topics = load_topics(prefix="ho.", app_id="hostile")
     producer = FakeProducer()
     pipeline = Pipeline(settings, topics, load_policy(), clock=Clock(T0), sender=producer)

@@ -22,7 +22,7 @@ def test_only_the_namespaced_packages_are_importable(tmp_path: Path) -> None:
     probe = (
         "import importlib.util as u\n"
         "print(u.find_spec('agents') is None, u.find_spec('streams') is None)\n"
-        "import warmhandoff.streams.models, warmhandoff.agents.client\n"
+        "import warmhandoff.streams.contract.models, warmhandoff.agents.client\n"
         "print('ok')\n"
     )
     done = installed_python(probe, tmp_path)

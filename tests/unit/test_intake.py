@@ -13,7 +13,8 @@ from aiokafka.errors import KafkaConnectionError
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from warmhandoff.streams.intake import (
+from warmhandoff.streams.contract.models import HandoffEvent
+from warmhandoff.streams.runtime.intake import (
     PATH,
     SIGNATURE_HEADER,
     Credentials,
@@ -21,8 +22,7 @@ from warmhandoff.streams.intake import (
     RateLimiter,
     sign,
 )
-from warmhandoff.streams.models import HandoffEvent
-from warmhandoff.streams.ops import OpsServer
+from warmhandoff.streams.runtime.ops import OpsServer
 
 TOKEN = "tok-3f9a-not-for-logs"
 SECRET = "hmac-key-7c1e-not-for-logs"

@@ -10,10 +10,7 @@ from typing import Any
 import pytest
 
 from warmhandoff.agents.scenarios import Conversation, generate
-from warmhandoff.streams.learning.kpis import KpiWindow
-from warmhandoff.streams.learning.learner import Learner
-from warmhandoff.streams.learning.model import LearnedModel
-from warmhandoff.streams.models import (
+from warmhandoff.streams.contract.models import (
     Action,
     Customer,
     Decision,
@@ -21,11 +18,14 @@ from warmhandoff.streams.models import (
     LearningExample,
     Turn,
 )
-from warmhandoff.streams.models import HandoffEventType as Kind
-from warmhandoff.streams.pipeline import new_state, process_turn
+from warmhandoff.streams.contract.models import HandoffEventType as Kind
+from warmhandoff.streams.core.pipeline import new_state, process_turn
+from warmhandoff.streams.learning.kpis import KpiWindow
+from warmhandoff.streams.learning.learner import Learner
+from warmhandoff.streams.learning.model import LearnedModel
+from warmhandoff.streams.offline.report import Streams, kpis
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.policy.model import Policy
-from warmhandoff.streams.report import Streams, kpis
 
 
 def example(label: str, cid: str = "c", **outcome: Any) -> LearningExample:

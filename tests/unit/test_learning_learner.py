@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from warmhandoff.agents.scenarios import generate
-from warmhandoff.streams.conversation import ConversationState
+from warmhandoff.streams.contract.models import Action, Decision, HandoffEvent, Signals
+from warmhandoff.streams.core.conversation import ConversationState
+from warmhandoff.streams.core.pipeline import new_state, process_turn
 from warmhandoff.streams.learning.features import features
 from warmhandoff.streams.learning.learner import Learner
 from warmhandoff.streams.learning.model import LearnedModel
-from warmhandoff.streams.models import Action, Decision, HandoffEvent, Signals
-from warmhandoff.streams.pipeline import new_state, process_turn
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.policy.model import Policy
 

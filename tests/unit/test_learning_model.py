@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from warmhandoff.streams.contract.models import Signals
+from warmhandoff.streams.core.pipeline import new_state
 from warmhandoff.streams.learning.features import FEATURES, features
 from warmhandoff.streams.learning.model import LearnedModel
 from warmhandoff.streams.learning.scorer import LinearScorer, SnapshotError
-from warmhandoff.streams.models import Signals
-from warmhandoff.streams.pipeline import new_state
 
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from warmhandoff.agents.scenarios import generate
-from warmhandoff.streams.conversation import ConversationState
-from warmhandoff.streams.learning.simulation import active_copy
-from warmhandoff.streams.models import Action, Signals, Turn
-from warmhandoff.streams.pipeline import new_state, process_turn
+from warmhandoff.streams.contract.models import Action, Signals, Turn
+from warmhandoff.streams.core.conversation import ConversationState
+from warmhandoff.streams.core.pipeline import new_state, process_turn
+from warmhandoff.streams.lab.simulation.learning import active_copy
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.policy.model import Policy
 
@@ -86,12 +86,12 @@ def test_a_low_score_holds_back_soft_triggers_but_never_a_mandatory_one(policy: 
 async def test_the_worker_records_the_learned_score_of_a_loaded_model(tmp_path: Any) -> None:
     import orjson
 
-    from warmhandoff.streams.app import Pipeline
+    from warmhandoff.streams.config.worker import WorkerSettings
+    from warmhandoff.streams.contract.models import LearnedModelSnapshot
+    from warmhandoff.streams.contract.topics import load_topics
     from warmhandoff.streams.learning.model import LearnedModel
     from warmhandoff.streams.learning.scorer import LinearScorer
-    from warmhandoff.streams.models import LearnedModelSnapshot
-    from warmhandoff.streams.settings import Settings
-    from warmhandoff.streams.topics import load_topics
+    from warmhandoff.streams.services.worker.app import Pipeline
 
     model = LearnedModel()
     for i in range(50):
@@ -107,7 +107,7 @@ async def test_the_worker_records_the_learned_score_of_a_loaded_model(tmp_path: 
         acked.set_result(None)
         return acked
 
-    settings = Settings(store="memory://", data_dir=tmp_path, web_port=0, app_id="stage")
+    settings = WorkerSettings(store="memory://", data_dir=tmp_path, web_port=0, app_id="stage")
     topics = load_topics(prefix="st.", app_id="stage")
     pipeline = Pipeline(settings, topics, load_policy(), sender=sender)
     pipeline.app.finalize()

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from warmhandoff.agents.scenarios import generate
+from warmhandoff.streams.contract.models import Decision
+from warmhandoff.streams.core.pipeline import new_state, process_turn
 from warmhandoff.streams.learning.learner import Learner
 from warmhandoff.streams.learning.model import LearnedModel
 from warmhandoff.streams.learning.shadow import ShadowPolicy
-from warmhandoff.streams.models import Decision
-from warmhandoff.streams.pipeline import new_state, process_turn
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.policy.model import Policy
 

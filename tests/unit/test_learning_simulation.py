@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from warmhandoff.streams.cli import main
-from warmhandoff.streams.learning.simulation import (
+from warmhandoff.streams.lab.simulation.learning import (
     LearningSimConfig,
     auc,
     precision_recall,

@@ -8,18 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from warmhandoff.agents.scenarios import generate
-from warmhandoff.streams.learning.learner import Learner
-from warmhandoff.streams.learning.model import LearnedModel
-from warmhandoff.streams.learning.survey import ContainedSurvey, contained_survey_directive
-from warmhandoff.streams.lifecycle import DEFAULT_TIMEOUTS, apply_event
-from warmhandoff.streams.models import (
+from warmhandoff.streams.contract.models import (
     Action,
     Decision,
     DirectiveType,
     HandoffEvent,
     HandoffEventType,
 )
-from warmhandoff.streams.pipeline import new_state, process_turn
+from warmhandoff.streams.core.lifecycle import DEFAULT_TIMEOUTS, apply_event
+from warmhandoff.streams.core.pipeline import new_state, process_turn
+from warmhandoff.streams.learning.learner import Learner
+from warmhandoff.streams.learning.model import LearnedModel
+from warmhandoff.streams.learning.survey import ContainedSurvey, contained_survey_directive
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.policy.model import Policy
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from warmhandoff.streams.conversation import ConversationState
-from warmhandoff.streams.lifecycle import (
+from warmhandoff.streams.contract.models import DirectiveType, HandoffEvent, HandoffEventType, Turn
+from warmhandoff.streams.core.conversation import ConversationState
+from warmhandoff.streams.core.lifecycle import (
     CLOSED,
     MAX_EVENT_IDS,
     TRANSITIONS,
@@ -20,8 +21,7 @@ from warmhandoff.streams.lifecycle import (
     is_cancel_request,
     next_deadline,
 )
-from warmhandoff.streams.models import DirectiveType, HandoffEvent, HandoffEventType, Turn
-from warmhandoff.streams.pipeline import new_state, process_turn
+from warmhandoff.streams.core.pipeline import new_state, process_turn
 from warmhandoff.streams.policy import load_policy
 
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)

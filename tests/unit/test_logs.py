@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from warmhandoff.streams.logs import configure_logging
+from warmhandoff.streams.runtime.logs import configure_logging
 
 
 @pytest.fixture(autouse=True)

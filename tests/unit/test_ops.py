@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from warmhandoff.streams import metrics
-from warmhandoff.streams.models import Turn
-from warmhandoff.streams.ops import OpsServer
-from warmhandoff.streams.pipeline import new_state, process_turn
+from warmhandoff.streams.contract.models import Turn
+from warmhandoff.streams.core.pipeline import new_state, process_turn
 from warmhandoff.streams.policy import load_policy
+from warmhandoff.streams.runtime import metrics
+from warmhandoff.streams.runtime.ops import OpsServer
 
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 

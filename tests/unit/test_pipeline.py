@@ -8,12 +8,12 @@ from typing import Any
 import orjson
 import pytest
 
-from warmhandoff.streams.conversation import ConversationState
-from warmhandoff.streams.models import Action, DirectiveType, Turn
-from warmhandoff.streams.pipeline import StepResult, expire_gather, new_state, process_turn
+from warmhandoff.streams.contract.models import Action, DirectiveType, Turn
+from warmhandoff.streams.core.conversation import ConversationState
+from warmhandoff.streams.core.pipeline import StepResult, expire_gather, new_state, process_turn
+from warmhandoff.streams.core.transfer import handoff_id
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.policy.model import Policy
-from warmhandoff.streams.transfer import handoff_id
 
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 CARD = "4111 1111 1111 1111"
@@ -243,7 +243,7 @@ def test_national_phone_numbers_are_read_in_the_locale_region(policy: Policy) ->
 
 
 def test_the_sentiment_trend_starts_neutral_and_follows_the_conversation(policy: Policy) -> None:
-    from warmhandoff.streams.detection import TREND_WEIGHT
+    from warmhandoff.streams.core.detection import TREND_WEIGHT
 
     state = new_state("c-1")
     first = process_turn(state, make_turn(0, "this is awful, I hate this service"), policy, now=T0)

@@ -7,19 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from warmhandoff.streams.conversation import ConversationState
-from warmhandoff.streams.lifecycle import DEFAULT_TIMEOUTS, apply_event
-from warmhandoff.streams.models import (
+from warmhandoff.streams.contract.models import (
     Action,
     DirectiveType,
     HandoffEvent,
     HandoffEventType,
     Turn,
 )
-from warmhandoff.streams.pipeline import StepResult, new_state, process_turn
+from warmhandoff.streams.core.conversation import ConversationState
+from warmhandoff.streams.core.lifecycle import DEFAULT_TIMEOUTS, apply_event
+from warmhandoff.streams.core.pipeline import StepResult, new_state, process_turn
+from warmhandoff.streams.core.transfer import handoff_id
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.policy.model import Policy
-from warmhandoff.streams.transfer import handoff_id
 
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 ANGRY = [

@@ -11,7 +11,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warmhandoff.streams.models import Action, BotStatus, Channel, Role, Signals, SystemBoundary
+from warmhandoff.streams.contract.models import (
+    Action,
+    BotStatus,
+    Channel,
+    Role,
+    Signals,
+    SystemBoundary,
+)
 from warmhandoff.streams.policy import (
     DecisionContext,
     Policy,

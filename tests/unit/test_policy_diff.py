@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from warmhandoff.streams.cli import main
+from warmhandoff.streams.offline.policy_diff import Outcome, change_kind, diff, read_labels
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.policy_diff import Outcome, change_kind, diff, read_labels
 
 DEFAULT = Path(__file__).resolve().parents[2] / "streams" / "policy" / "default.yaml"
 ANGRY = "This is the worst experience ever, absolutely awful, I am furious."

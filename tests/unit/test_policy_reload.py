@@ -9,11 +9,11 @@ from typing import Any
 
 import orjson
 
-from warmhandoff.streams.app import Pipeline
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.topics import load_topics
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.policy_reload import PolicyWatcher
-from warmhandoff.streams.settings import Settings
-from warmhandoff.streams.topics import load_topics
+from warmhandoff.streams.runtime.policy_reload import PolicyWatcher
+from warmhandoff.streams.services.worker.app import Pipeline
 
 DEFAULT = Path(__file__).resolve().parents[2] / "streams" / "policy" / "default.yaml"
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
@@ -63,7 +63,7 @@ async def test_a_worker_decides_with_the_new_version_without_restarting(tmp_path
         acked.set_result(None)
         return acked
 
-    settings = Settings(
+    settings = WorkerSettings(
         store="memory://", data_dir=tmp_path, web_port=0, app_id="stage", policy_file=path
     )
     topics = load_topics(prefix="st.", app_id="stage")

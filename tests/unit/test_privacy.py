@@ -15,7 +15,14 @@ import phonenumbers
 import pytest
 
 from warmhandoff.streams.cli import main
-from warmhandoff.streams.privacy import LOOKALIKES, SENSITIVE, Sample, corpus, leaked, measure
+from warmhandoff.streams.lab.eval.privacy import (
+    LOOKALIKES,
+    SENSITIVE,
+    Sample,
+    corpus,
+    leaked,
+    measure,
+)
 
 SMALL = corpus(20, seed=0)
 

@@ -5,22 +5,23 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from warmhandoff.streams.readme import render
+from warmhandoff.streams.lab.reference_docs import render
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_generated_tables_are_current() -> None:
-    assert render(README) == README, "run: python -m warmhandoff.streams.readme"
+    assert render(README) == README, "run: python -m warmhandoff.streams.lab.reference_docs"
 
 
 def test_every_setting_and_metric_is_documented() -> None:
-    from warmhandoff.streams.metrics import REGISTRY
-    from warmhandoff.streams.settings import Settings
+    from warmhandoff.streams.config.reference import SECTIONS
+    from warmhandoff.streams.runtime.metrics import REGISTRY
 
-    for name in Settings.model_fields:
-        assert f"`WARMHANDOFF_{name.upper()}`" in README
+    for _, kind in SECTIONS:
+        for name in kind.model_fields:
+            assert f"`WARMHANDOFF_{name.upper()}`" in README
     for family in REGISTRY.collect():
         assert family.name in README
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from warmhandoff.streams.demo_desk import desk_events
-from warmhandoff.streams.models import HandoffEventType
+from warmhandoff.streams.contract.models import HandoffEventType
+from warmhandoff.streams.core.transfer import handoff_id
+from warmhandoff.streams.lab.demo.desk import desk_events
+from warmhandoff.streams.offline.replay import replay
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.replay import replay
-from warmhandoff.streams.transfer import handoff_id
 
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 ANGRY = [

@@ -9,14 +9,14 @@ import orjson
 import pytest
 
 from warmhandoff.streams.cli import main
-from warmhandoff.streams.errors import WarmhandoffError
+from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.learning.insights import (
     deflection_candidates,
     join_labels,
     recommend_threshold,
     trigger_performance,
 )
-from warmhandoff.streams.report import build_report, kpis, read_streams
+from warmhandoff.streams.offline.report import build_report, kpis, read_streams
 
 DAY = "2026-11-25T"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from warmhandoff.streams.models import PresenceState
+from warmhandoff.streams.contract.models import PresenceState
 from warmhandoff.streams.routing.centre import Centre
 from warmhandoff.streams.routing.health import OLDEST_WAIT, SERVICE_LEVEL, alerts
 from warmhandoff.streams.routing.router import ChangeKind

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from warmhandoff.streams.models import WaitEstimate
+from warmhandoff.streams.contract.models import WaitEstimate
 from warmhandoff.streams.routing.estimate import (
     MIN_HANDLE_SAMPLES,
     Announcement,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warmhandoff.streams.models import Channel, PresenceState
+from warmhandoff.streams.contract.models import Channel, PresenceState
 from warmhandoff.streams.routing.desk import Agent, Waiting, queues_from_policy, serves
 from warmhandoff.streams.routing.router import (
     ChangeKind,

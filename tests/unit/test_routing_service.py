@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from warmhandoff.streams.models import DirectiveType, HandoffEvent, HandoffEventType
+from warmhandoff.streams.contract.models import DirectiveType, HandoffEvent, HandoffEventType
 from warmhandoff.streams.routing.centre import Centre
-from warmhandoff.streams.routing.service import SOURCE, Outputs, RouterCore
+from warmhandoff.streams.services.router.service import SOURCE, Outputs, RouterCore
 
 from .routing_helpers import T0, presence, request, small_policy
 
@@ -90,8 +90,8 @@ def test_out_of_hours_request_tells_the_customer_when_a_reply_comes() -> None:
 
 
 def test_health_sets_the_queue_gauges() -> None:
-    from warmhandoff.streams.metrics import REGISTRY
-    from warmhandoff.streams.routing.service import observe_health
+    from warmhandoff.streams.runtime.metrics import REGISTRY
+    from warmhandoff.streams.services.router.service import observe_health
 
     router = core()
     router.request(request("h1"), T0)

@@ -6,8 +6,8 @@ import orjson
 import pytest
 
 from warmhandoff.streams.cli import main
+from warmhandoff.streams.lab.simulation.routing import SimConfig, run_simulation, simulated_handoffs
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.routing.simulation import SimConfig, run_simulation, simulated_handoffs
 
 POLICY = load_policy()
 KEYS = {

@@ -2,7 +2,7 @@
 
 tests/fixtures/*_v1.jsonl are events as a v1 producer wrote them (with and without
 `schema_version`, with every optional part and with none). They are never regenerated: if a
-change to streams/models.py breaks one, the change is not additive (README, "Schema
+change to streams/contract/models.py breaks one, the change is not additive (README, "Schema
 evolution") and needs a new `schema_version` instead.
 """
 
@@ -15,11 +15,11 @@ import jsonschema
 import orjson
 import pytest
 
-from warmhandoff.streams.codec import decode, decode_turn
-from warmhandoff.streams.models import HandoffEvent, Turn
-from warmhandoff.streams.pipeline import new_state, process_turn
+from warmhandoff.streams.contract.json_schemas import SCHEMA_DIR
+from warmhandoff.streams.contract.models import HandoffEvent, Turn
+from warmhandoff.streams.core.codec import decode, decode_turn
+from warmhandoff.streams.core.pipeline import new_state, process_turn
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.schemas import SCHEMA_DIR
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

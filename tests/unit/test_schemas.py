@@ -8,10 +8,10 @@ import jsonschema
 import orjson
 import pytest
 
-from warmhandoff.streams.models import Turn
-from warmhandoff.streams.pipeline import new_state, process_turn
+from warmhandoff.streams.contract.json_schemas import SCHEMA_DIR, render, schema_models
+from warmhandoff.streams.contract.models import Turn
+from warmhandoff.streams.core.pipeline import new_state, process_turn
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.schemas import SCHEMA_DIR, render, schema_models
 
 DESIGN_TURN = {
     "schema_version": 1,
@@ -53,7 +53,7 @@ def test_exported_schema_files_are_up_to_date(stem: str) -> None:
     model = schema_models()[stem]
     on_disk = (SCHEMA_DIR / f"{stem}.schema.json").read_text()
     assert on_disk == render(model, f"{stem}.schema.json"), (
-        "regenerate with: python -m warmhandoff.streams.schemas"
+        "regenerate with: python -m warmhandoff.streams.contract.json_schemas"
     )
 
 

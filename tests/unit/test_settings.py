@@ -12,14 +12,11 @@ import pytest
 from faust.types.auth import AuthProtocol, SASLMechanism
 from pydantic import ValidationError
 
-from warmhandoff.streams.errors import ConfigError
-from warmhandoff.streams.settings import (
-    Settings,
-    aiokafka_kwargs,
-    bootstrap_hosts,
-    faust_broker_settings,
-    load_settings,
-)
+from warmhandoff.streams.config.connection import aiokafka_kwargs, bootstrap_hosts, load_settings
+from warmhandoff.streams.config.sink import SinkSettings
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.errors import ConfigError
+from warmhandoff.streams.runtime.faust_app import faust_broker_settings
 
 PASSWORD = "s3cr3t-do-not-print"
 
@@ -50,7 +47,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_defaults_point_at_localhost() -> None:
-    settings = Settings()
+    settings = WorkerSettings()
     assert settings.bootstrap_servers == "localhost:9092"
     assert settings.security_protocol == "PLAINTEXT"
     assert settings.embedded_broker == "auto"
@@ -68,7 +65,7 @@ def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WARMHANDOFF_TOPIC_PREFIX", "tenant-a.")
     monkeypatch.setenv("WARMHANDOFF_LOG_LEVEL", "debug")
     monkeypatch.setenv("WARMHANDOFF_WEB_PORT", "7000")
-    settings = Settings()
+    settings = WorkerSettings()
     assert settings.topic_prefix == "tenant-a."
     assert settings.log_level == "DEBUG"
     assert settings.web_port == 7000
@@ -77,7 +74,7 @@ def test_environment_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_settings_are_frozen() -> None:
-    settings = Settings()
+    settings = WorkerSettings()
     with pytest.raises(ValidationError):
         settings.app_id = "other"
 
@@ -98,18 +95,18 @@ def test_bootstrap_hosts(text: str, hosts: list[tuple[str, int]]) -> None:
 @pytest.mark.parametrize("text", ["", " , ", "host:notaport", "host:70000", "kafka://host:9092"])
 def test_bad_bootstrap_is_a_config_error(text: str) -> None:
     with pytest.raises(ConfigError, match="WARMHANDOFF_BOOTSTRAP_SERVERS"):
-        load_settings(bootstrap_servers=text)
+        load_settings(WorkerSettings, bootstrap_servers=text)
 
 
 def test_ipv6_bootstrap_is_bracketed() -> None:
-    settings = Settings(bootstrap_servers="[::1]:9093")
+    settings = WorkerSettings(bootstrap_servers="[::1]:9093")
     assert aiokafka_kwargs(settings)["bootstrap_servers"] == ["[::1]:9093"]
     assert faust_broker_settings(settings)["broker"] == "kafka://[::1]:9093"
 
 
 def test_sasl_ssl_with_scram(tls_files: tuple[Path, Path]) -> None:
     cert, key = tls_files
-    settings = Settings(
+    settings = WorkerSettings(
         bootstrap_servers="broker.example.com:9096",
         security_protocol="SASL_SSL",
         sasl_mechanism="SCRAM-SHA-512",
@@ -139,7 +136,7 @@ def test_sasl_ssl_with_scram(tls_files: tuple[Path, Path]) -> None:
 
 
 def test_sasl_plaintext_has_no_tls() -> None:
-    settings = Settings(
+    settings = WorkerSettings(
         security_protocol="SASL_PLAINTEXT",
         sasl_username="u",
         sasl_password=PASSWORD,
@@ -155,7 +152,7 @@ def test_sasl_plaintext_has_no_tls() -> None:
 
 def test_ssl_with_client_certificate(tls_files: tuple[Path, Path]) -> None:
     cert, key = tls_files
-    settings = Settings(
+    settings = WorkerSettings(
         security_protocol="SSL", ssl_cafile=cert, ssl_certfile=cert, ssl_keyfile=key
     )
     kwargs = aiokafka_kwargs(settings)
@@ -169,12 +166,12 @@ def test_ssl_with_client_certificate(tls_files: tuple[Path, Path]) -> None:
 
 
 def test_ssl_with_system_trust_store_needs_no_files() -> None:
-    kwargs = aiokafka_kwargs(Settings(security_protocol="SSL"))
+    kwargs = aiokafka_kwargs(WorkerSettings(security_protocol="SSL"))
     assert isinstance(kwargs["ssl_context"], ssl.SSLContext)
 
 
 def test_missing_tls_file_is_a_config_error(tmp_path: Path) -> None:
-    settings = Settings(security_protocol="SSL", ssl_cafile=tmp_path / "nope.pem")
+    settings = WorkerSettings(security_protocol="SSL", ssl_cafile=tmp_path / "nope.pem")
     with pytest.raises(ConfigError, match="TLS files"):
         aiokafka_kwargs(settings)
 
@@ -195,12 +192,12 @@ def test_inconsistent_settings_are_one_line_config_errors(
     overrides: dict[str, str], fragment: str
 ) -> None:
     with pytest.raises(ConfigError, match=fragment) as caught:
-        load_settings(**overrides)
+        load_settings(WorkerSettings, **overrides)
     assert "\n" not in str(caught.value)
 
 
 def test_password_is_never_shown() -> None:
-    settings = Settings(
+    settings = WorkerSettings(
         security_protocol="SASL_PLAINTEXT",
         sasl_username="u",
         sasl_password=PASSWORD,
@@ -209,3 +206,13 @@ def test_password_is_never_shown() -> None:
         assert PASSWORD not in shown
     credentials = faust_broker_settings(settings)["broker_credentials"]
     assert PASSWORD not in repr(credentials)
+
+
+def test_a_process_ignores_the_settings_of_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One ConfigMap may feed every process: a sink's variable does not break a worker.
+    monkeypatch.setenv("WARMHANDOFF_SINK_WEBHOOK_URL", "https://crm.example.com/hook")
+    monkeypatch.setenv("WARMHANDOFF_INTAKE_BURST", "7")
+    assert WorkerSettings().intake_burst == 7
+    assert SinkSettings().sink_webhook_url == "https://crm.example.com/hook"
+    assert "sink_webhook_url" not in WorkerSettings.model_fields
+    assert "intake_burst" not in SinkSettings.model_fields

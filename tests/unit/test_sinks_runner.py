@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from warmhandoff.streams import metrics
-from warmhandoff.streams.codec import encode
-from warmhandoff.streams.models import HandoffEvent, HandoffEventType, HandoffRequest
-from warmhandoff.streams.settings import Settings
+from warmhandoff.streams.config.sink import SinkSettings
+from warmhandoff.streams.contract.models import HandoffEvent, HandoffEventType, HandoffRequest
+from warmhandoff.streams.contract.topics import load_topics
+from warmhandoff.streams.core.codec import encode
+from warmhandoff.streams.runtime import metrics
+from warmhandoff.streams.services.sink import SinkRunner, Stopping
 from warmhandoff.streams.sinks.base import DeliveryResult, event_id
 from warmhandoff.streams.sinks.exceptions import (
     DeliveryError,
@@ -22,8 +24,6 @@ from warmhandoff.streams.sinks.exceptions import (
     TransientDeliveryError,
 )
 from warmhandoff.streams.sinks.retry import RetryPolicy
-from warmhandoff.streams.sinks.runner import SinkRunner, Stopping
-from warmhandoff.streams.topics import load_topics
 
 from ..sinkdata import handoff_request
 
@@ -69,7 +69,7 @@ class FakeSink:
 def runner(sink: FakeSink) -> SinkRunner:
     topics = load_topics(prefix="t.", app_id="wh")
     return SinkRunner(
-        sink, Settings(), topics, policy=POLICY, rng=random.Random(3), clock=lambda: NOW
+        sink, SinkSettings(), topics, policy=POLICY, rng=random.Random(3), clock=lambda: NOW
     )
 
 
@@ -155,7 +155,9 @@ async def test_stop_during_a_retry_wait_leaves_the_record_unsettled() -> None:
     slow = RetryPolicy(attempts=3, base_seconds=60, cap_seconds=60)
     topics = load_topics(prefix="t.", app_id="wh")
     sink = FakeSink(down(), down())
-    r = SinkRunner(sink, Settings(), topics, policy=slow, rng=random.Random(1), clock=lambda: NOW)
+    r = SinkRunner(
+        sink, SinkSettings(), topics, policy=slow, rng=random.Random(1), clock=lambda: NOW
+    )
     task = asyncio.create_task(r.settle(Record(encode(handoff_request()))))
     await asyncio.wait_for(sink.attempted.wait(), 5)  # the first attempt failed: now waiting
     assert r.readiness() is not None  # not joined to a group in this test

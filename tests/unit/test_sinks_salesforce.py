@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from warmhandoff.streams.models import Channel
-from warmhandoff.streams.settings import Settings
+from warmhandoff.streams.config.sink import SinkSettings
+from warmhandoff.streams.contract.models import Channel
 from warmhandoff.streams.sinks.exceptions import (
     PermanentDeliveryError,
     SinkConfigError,
@@ -253,7 +253,7 @@ def test_case_fields_map_priority_origin_and_only_valid_contact_data() -> None:
 
 
 def test_the_comment_fits_salesforce_and_keeps_the_newest_turns() -> None:
-    from warmhandoff.streams.models import Role, TranscriptLine
+    from warmhandoff.streams.contract.models import Role, TranscriptLine
 
     from ..sinkdata import T0
 
@@ -270,7 +270,7 @@ def test_the_comment_fits_salesforce_and_keeps_the_newest_turns() -> None:
 
 
 def test_settings_build_the_sink_and_never_show_secrets() -> None:
-    settings = Settings(
+    settings = SinkSettings(
         sink_salesforce_client_id="key",
         sink_salesforce_client_secret="very-secret",  # type: ignore[arg-type]
         sink_salesforce_priorities={1: "P1"},
@@ -280,7 +280,7 @@ def test_settings_build_the_sink_and_never_show_secrets() -> None:
     assert "very-secret" not in repr(settings) and "very-secret" not in repr(built.config)
     assert salesforce_config(settings).mapping.priorities == {1: "P1"}
     with pytest.raises(SinkConfigError, match="CLIENT_ID"):
-        build_sink("salesforce", Settings())
+        build_sink("salesforce", SinkSettings())
 
 
 async def test_with_a_context_field_two_concurrent_deliveries_write_one_case_and_no_comment(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from warmhandoff.streams.codec import encode
+from warmhandoff.streams.core.codec import encode
 from warmhandoff.streams.sinks.exceptions import (
     PermanentDeliveryError,
     SinkConfigError,

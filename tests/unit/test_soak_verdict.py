@@ -1,4 +1,4 @@
-"""The soak's bookkeeping and verdict, on plain values (streams/soak.py)."""
+"""The soak's bookkeeping and verdict, on plain values (streams/lab/bench/soak.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from warmhandoff.streams.errors import WarmhandoffError
-from warmhandoff.streams.soak import (
+from warmhandoff.streams.contract.errors import WarmhandoffError
+from warmhandoff.streams.lab.bench.soak import (
     Plan,
     Tally,
     lag_slope_per_min,

@@ -10,16 +10,17 @@ from pathlib import Path
 import orjson
 import pytest
 
-from warmhandoff.streams.app import Pipeline
+from warmhandoff.streams.config.connection import load_settings
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.topics import load_topics
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.settings import Settings, load_settings
-from warmhandoff.streams.topics import load_topics
+from warmhandoff.streams.services.worker.app import Pipeline
 
 from .test_stage_turns import T0, Clock, FakeProducer, turn_bytes
 
 
 def stage(tmp_path: Path, *, audit: bool) -> tuple[Pipeline, FakeProducer, Clock]:
-    settings = Settings(
+    settings = WorkerSettings(
         store="memory://", data_dir=tmp_path, web_port=0, app_id="stage", audit_decisions=audit
     )
     producer, clock = FakeProducer(), Clock(T0)
@@ -94,6 +95,6 @@ async def test_the_setting_off_publishes_no_audit_record(tmp_path: Path) -> None
 
 def test_the_setting_reads_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WARMHANDOFF_AUDIT_DECISIONS", raising=False)
-    assert load_settings().audit_decisions is True
+    assert load_settings(WorkerSettings).audit_decisions is True
     monkeypatch.setenv("WARMHANDOFF_AUDIT_DECISIONS", "false")
-    assert load_settings().audit_decisions is False
+    assert load_settings(WorkerSettings).audit_decisions is False

@@ -17,12 +17,12 @@ from typing import Any
 import orjson
 import pytest
 
-from warmhandoff.streams import metrics
-from warmhandoff.streams.app import Pipeline
-from warmhandoff.streams.models import HandoffEvent
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.models import HandoffEvent
+from warmhandoff.streams.contract.topics import load_topics
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.settings import Settings
-from warmhandoff.streams.topics import load_topics
+from warmhandoff.streams.runtime import metrics
+from warmhandoff.streams.services.worker.app import Pipeline
 
 from .test_stage_turns import T0, Clock, FakeProducer, turn_bytes
 
@@ -31,7 +31,7 @@ _ids = count()
 
 @pytest.fixture
 async def stage(tmp_path: Any) -> AsyncIterator[tuple[Pipeline, FakeProducer, Clock]]:
-    settings = Settings(
+    settings = WorkerSettings(
         store="memory://",
         data_dir=tmp_path,
         web_port=0,

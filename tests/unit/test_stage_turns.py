@@ -16,10 +16,10 @@ from typing import Any
 import orjson
 import pytest
 
-from warmhandoff.streams.app import Pipeline
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.topics import load_topics
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.settings import Settings
-from warmhandoff.streams.topics import load_topics
+from warmhandoff.streams.services.worker.app import Pipeline
 
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 
@@ -50,7 +50,7 @@ class Clock:
 
 @pytest.fixture
 async def stage(tmp_path: Any) -> AsyncIterator[tuple[Pipeline, FakeProducer, Clock]]:
-    settings = Settings(store="memory://", data_dir=tmp_path, web_port=0, app_id="stage")
+    settings = WorkerSettings(store="memory://", data_dir=tmp_path, web_port=0, app_id="stage")
     topics = load_topics(prefix="st.", app_id="stage")
     producer = FakeProducer()
     clock = Clock(T0)

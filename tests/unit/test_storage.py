@@ -1,4 +1,4 @@
-"""The worker's RocksDB table partitions share one memory budget (streams/storage.py)."""
+"""The worker's RocksDB table partitions share one memory budget (streams/runtime/storage.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 import faust.stores
 import pytest
 
-from warmhandoff.streams import storage
-from warmhandoff.streams.app import Pipeline
-from warmhandoff.streams.metrics import REGISTRY
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.topics import load_topics
 from warmhandoff.streams.policy.loader import load_policy
-from warmhandoff.streams.settings import Settings
-from warmhandoff.streams.storage import (
+from warmhandoff.streams.runtime import storage
+from warmhandoff.streams.runtime.metrics import REGISTRY
+from warmhandoff.streams.runtime.storage import (
     MIB,
     ROCKSDB_OPTIONS,
     BudgetedRocksDBOptions,
@@ -25,7 +25,7 @@ from warmhandoff.streams.storage import (
     memory_budget,
     use_memory_budget,
 )
-from warmhandoff.streams.topics import load_topics
+from warmhandoff.streams.services.worker.app import Pipeline
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,7 @@ def test_rocksdb_is_served_by_the_budgeted_store_and_other_stores_pass_through()
 
 
 def test_the_worker_tables_use_the_budget_its_settings_name(tmp_path: Path) -> None:
-    settings = Settings(store="rocksdb://", data_dir=tmp_path, web_port=0, state_memory_mb=24)
+    settings = WorkerSettings(store="rocksdb://", data_dir=tmp_path, web_port=0, state_memory_mb=24)
     topics = load_topics(prefix="sb.", app_id="sb")
     pipeline = Pipeline(settings, topics, load_policy())
     for table in (pipeline.conversations, pipeline.pending):
@@ -89,13 +89,13 @@ def test_a_budget_too_small_to_work_is_refused() -> None:
     with pytest.raises(ValueError, match="too small"):
         MemoryBudget(4 * MIB)
     with pytest.raises(ValueError):
-        Settings(state_memory_mb=4)
+        WorkerSettings(state_memory_mb=4)
 
 
 def test_the_state_bench_spreads_conversations_over_stores_and_reads_them_all_back(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from warmhandoff.streams.bench_state import main
+    from warmhandoff.streams.lab.bench.state import main
 
     for extra in ([], ["--per-store"]):
         path = tmp_path / (extra[0].strip("-") if extra else "shared")

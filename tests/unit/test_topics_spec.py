@@ -9,18 +9,11 @@ import faust
 import pytest
 import yaml
 
-from warmhandoff.streams import models
-from warmhandoff.streams.errors import ConfigError, TopicDriftError, UnknownTopicError
-from warmhandoff.streams.settings import Settings
-from warmhandoff.streams.topics import (
-    PACKAGED_TOPICS_FILE,
-    Drift,
-    Topics,
-    TopicsReport,
-    load_topics,
-    one_line,
-    topics_for,
-)
+from warmhandoff.streams.config.connection import ConnectionSettings, topics_for
+from warmhandoff.streams.contract import models
+from warmhandoff.streams.contract.errors import ConfigError, TopicDriftError, UnknownTopicError
+from warmhandoff.streams.contract.topics import PACKAGED_TOPICS_FILE, Topics, load_topics
+from warmhandoff.streams.runtime.topic_admin import Drift, TopicsReport, one_line
 
 DESIGN_TOPICS = [
     "conversation.turns", "conversation.signals", "escalation.decisions", "handoff.requests",
@@ -105,7 +98,7 @@ def test_compact_delete_has_one_spelling(
 
 
 def test_cleanup_policy_drift_compares_the_set_of_policies(topics: Topics) -> None:
-    from warmhandoff.streams.topics import _compare
+    from warmhandoff.streams.runtime.topic_admin import _compare
 
     audit = topics.spec("audit.decisions")
     retention = str(audit.retention_ms)
@@ -147,11 +140,11 @@ def test_internal_topics_match_what_faust_creates() -> None:
 def test_the_worker_config_keeps_faust_from_creating_topics() -> None:
     # The leader topic is not declared because the worker disables it; Faust must not
     # declare any topic itself (topics.yaml and `topics apply` own them all).
-    from warmhandoff.streams.app import faust_config
-    from warmhandoff.streams.settings import Settings
+    from warmhandoff.streams.config.worker import WorkerSettings
+    from warmhandoff.streams.runtime.faust_app import faust_config
 
     topics = load_topics(prefix="t1.", app_id="wh")
-    config = faust_config(Settings(), topics)
+    config = faust_config(WorkerSettings(), topics)
     assert config["topic_disable_leader"] is True
     assert config["topic_allow_declare"] is False
 
@@ -168,7 +161,7 @@ def test_prefix_applies_to_every_name(topics: Topics) -> None:
 
 def test_topics_for_settings(tmp_path: Path, raw: dict[str, Any]) -> None:
     path = write(tmp_path, raw)
-    topics = topics_for(Settings(topics_file=path, topic_prefix="x.", app_id="a"))
+    topics = topics_for(ConnectionSettings(topics_file=path, topic_prefix="x.", app_id="a"))
     assert topics.source == path
     assert topics.name("changelog.pending_transfers") == "x.a-pending_transfers-changelog"
 

@@ -11,7 +11,7 @@ pytest.importorskip("sklearn")
 pytest.importorskip("scipy")
 
 from warmhandoff.streams.detect.sentiment import load_model, probabilities
-from warmhandoff.streams.detect.train_sentiment import build, main
+from warmhandoff.streams.lab.training.sentiment import build, main
 
 NEGATIVE = [
     "this is awful and I hate it",

@@ -8,15 +8,15 @@ from typing import Any
 
 from faust.types import TP
 
-from warmhandoff.streams import metrics, transport
-from warmhandoff.streams.app import Pipeline
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.topics import load_topics
 from warmhandoff.streams.policy import load_policy
-from warmhandoff.streams.settings import Settings
-from warmhandoff.streams.topics import load_topics
+from warmhandoff.streams.runtime import metrics, transport
+from warmhandoff.streams.services.worker.app import Pipeline
 
 
 def test_the_worker_consumer_uses_the_configured_fetch_wait(tmp_path: Path) -> None:
-    settings = Settings(
+    settings = WorkerSettings(
         store="memory://", data_dir=tmp_path, web_port=0, fetch_max_wait_ms=35,
         bootstrap_servers="127.0.0.1:1;127.0.0.2:2".replace(";", ","),
     )  # fmt: skip
@@ -31,18 +31,20 @@ def test_the_worker_consumer_uses_the_configured_fetch_wait(tmp_path: Path) -> N
 
 
 async def test_the_created_aiokafka_consumer_waits_that_long(tmp_path: Path) -> None:
-    settings = Settings(store="memory://", data_dir=tmp_path, web_port=0, fetch_max_wait_ms=35)
+    settings = WorkerSettings(
+        store="memory://", data_dir=tmp_path, web_port=0, fetch_max_wait_ms=35
+    )
     app = Pipeline(settings, load_topics(prefix="tr."), load_policy()).app
     consumer = app.consumer._new_consumer_thread()._create_worker_consumer(app.transport)
     assert consumer._fetch_max_wait_ms == 35
 
 
-# --- the two rebalance fixes (streams/transport.py, Consumer) ------------------------------
+# --- the two rebalance fixes (streams/runtime/transport.py, Consumer) ------------------------------
 
 
 def worker_consumer(tmp_path: Path, monkeypatch: Any) -> tuple[transport.Consumer, TP, TP]:
     """The worker's consumer, not started, assigned one turns and one changelog partition."""
-    settings = Settings(store="memory://", data_dir=tmp_path, web_port=0)
+    settings = WorkerSettings(store="memory://", data_dir=tmp_path, web_port=0)
     pipeline = Pipeline(settings, load_topics(prefix="rb."), load_policy())
     consumer = pipeline.app.consumer
     assert isinstance(consumer, transport.Consumer)
@@ -155,7 +157,7 @@ async def test_a_fetch_that_spanned_a_seek_is_fetched_again_not_delivered(
 def test_the_counters_alerts_watch_exist_at_zero_once_a_worker_is_built(tmp_path: Path) -> None:
     """`increase()` misses a series born at 1: the gap counter of each input topic, the
     deadline outcomes and the event types are there, at zero, before anything happens."""
-    settings = Settings(store="memory://", data_dir=tmp_path, web_port=0)
+    settings = WorkerSettings(store="memory://", data_dir=tmp_path, web_port=0)
     pipeline = Pipeline(settings, load_topics(prefix="zero."), load_policy())
     sample = metrics.REGISTRY.get_sample_value
     for topic in (pipeline.turns_topic, pipeline.events_topic, pipeline.timers_topic):

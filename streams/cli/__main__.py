@@ -1,0 +1,5 @@
+import sys
+
+from warmhandoff.streams.cli.main import main
+
+sys.exit(main())

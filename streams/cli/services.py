@@ -1,0 +1,90 @@
+"""`warmhandoff worker|router|sink|learner`: the long-running processes SREs run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from warmhandoff.streams.cli.cluster import BOOTSTRAP_HELP
+from warmhandoff.streams.cli.common import settings_from
+from warmhandoff.streams.config.learner import LearnerSettings
+from warmhandoff.streams.config.router import RouterSettings
+from warmhandoff.streams.config.sink import SinkSettings
+from warmhandoff.streams.config.worker import WorkerSettings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the service commands."""
+    p = sub.add_parser("worker", help="run a pipeline worker")
+    p.add_argument("--bootstrap", help=BOOTSTRAP_HELP)
+    p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
+    p.set_defaults(handler=_cmd_worker)
+
+    p = sub.add_parser(
+        "router", help="run the live router: routing, wait updates, queue health (one replica)"
+    )
+    p.add_argument("--bootstrap", help=BOOTSTRAP_HELP)
+    p.add_argument("--policy", type=Path, help="policy file (default: the packaged policy)")
+    p.set_defaults(handler=_cmd_router)
+
+    p = sub.add_parser("sink", help="deliver handoff requests to a CRM (docs/crm-integration.md)")
+    ssub = p.add_subparsers(title="sink kinds", metavar="KIND", dest="kind", required=True)
+    ps = ssub.add_parser("webhook", help="POST each handoff, signed, to an HTTPS endpoint")
+    ps.add_argument("--url", help="receiver URL (or WARMHANDOFF_SINK_WEBHOOK_URL)")
+    ps.add_argument(
+        "--secret", help="HMAC signing secret (prefer WARMHANDOFF_SINK_WEBHOOK_SECRET: ps shows it)"
+    )
+    ps = ssub.add_parser("salesforce", help="upsert a Salesforce Case per handoff")
+    ps = ssub.add_parser("file", help="append each handoff once to a JSON-lines file")
+    ps.add_argument("--path", type=Path, help="the file (or WARMHANDOFF_SINK_FILE_PATH)")
+    for ps in ssub.choices.values():
+        ps.add_argument("--bootstrap", help=BOOTSTRAP_HELP)
+        ps.set_defaults(handler=_cmd_sink)
+
+    p = sub.add_parser(
+        "learner",
+        help="label decisions with their outcomes, learn the learned trigger, publish its model",
+    )
+    p.add_argument("--bootstrap", help=BOOTSTRAP_HELP)
+    p.add_argument(
+        "--shadow-policy",
+        type=Path,
+        metavar="FILE",
+        help="also decide every turn with this policy and report disagreements and its "
+        "precision and recall on the labelled outcomes",
+    )
+    p.set_defaults(handler=_cmd_learner)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from warmhandoff.streams.services.worker.process import run_worker
+
+    return run_worker(settings_from(args, WorkerSettings))
+
+
+def _cmd_router(args: argparse.Namespace) -> int:
+    from warmhandoff.streams.services.router.process import run_router_process
+
+    return run_router_process(settings_from(args, RouterSettings))
+
+
+def _cmd_sink(args: argparse.Namespace) -> int:
+    from warmhandoff.streams.services.sink import run_sink
+
+    overrides: dict[str, object] = {}
+    for option, setting in (
+        ("url", "sink_webhook_url"),
+        ("secret", "sink_webhook_secret"),
+        ("path", "sink_file_path"),
+    ):
+        if getattr(args, option, None):
+            overrides[setting] = getattr(args, option)
+    return run_sink(settings_from(args, SinkSettings, **overrides), args.kind)
+
+
+def _cmd_learner(args: argparse.Namespace) -> int:
+    from warmhandoff.streams.policy.loader import load_policy
+    from warmhandoff.streams.services.learner import run_learner
+
+    shadow = load_policy(args.shadow_policy) if args.shadow_policy else None
+    return run_learner(settings_from(args, LearnerSettings), shadow=shadow)

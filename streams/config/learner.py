@@ -1,0 +1,31 @@
+"""The settings of `warmhandoff learner`: when and how often to ask for a survey."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from warmhandoff.streams.config.service import LEARNER_PORT, ServiceSettings
+
+
+class LearnerSettings(ServiceSettings):
+    """The settings of `warmhandoff learner`: when and how often to ask for a survey."""
+
+    web_port: int = Field(
+        default=LEARNER_PORT,
+        ge=0,
+        le=65535,
+        description=ServiceSettings.model_fields["web_port"].description,
+    )
+    learner_survey_idle_seconds: float = Field(
+        default=1800.0,
+        gt=0,
+        description="learner: a conversation the bot kept with no turn for this long is over "
+        "and the bot is directed to ask the one-question survey",
+    )
+    learner_survey_sample: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="learner: share of conversations the bot kept that get the survey, chosen "
+        "by conversation id (0: none)",
+    )

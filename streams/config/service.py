@@ -1,0 +1,62 @@
+"""What every long-running warmhandoff process shares beyond the connection: its ops endpoint
+(/metrics, /livez, /readyz), its logs, and the local embedded broker it may start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+
+from warmhandoff.streams.config.connection import ConnectionSettings
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+WORKER_PORT = 6066
+ROUTER_PORT = 6066
+SINK_PORT = 6066
+LEARNER_PORT = 6066
+
+
+class ServiceSettings(ConnectionSettings):
+    """A process that logs, serves its ops endpoints and may need the local broker."""
+
+    embedded_broker: Literal["auto", "never", "always"] = Field(
+        "auto",
+        description="auto: the demo and tests start Tansu when nothing answers on a local "
+        "address; never; always",
+    )
+    data_dir: Path = Field(
+        Path(".warmhandoff"), description="RocksDB table state and the embedded broker's log"
+    )
+    web_port: int = Field(
+        default=WORKER_PORT,
+        ge=0,
+        le=65535,
+        description="HTTP port of /metrics, /livez, /readyz (0: off)",
+    )
+    web_host: str = Field("0.0.0.0", description="address the HTTP endpoints listen on")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="bearer token Prometheus must send to GET /metrics (never printed); unset: "
+        "/metrics is open, so keep the ops port on the cluster network (/livez and /readyz "
+        "stay open for probes: they reveal no data)",
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto: JSON when stderr is not a terminal"
+    )
+    log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    rebalance_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="consumer group rebalance timeout: a group forms in ~5 s, not Faust's ~30 s",
+    )
+    max_turn_bytes: int = Field(
+        default=64_000, ge=1, description="larger turn events are dead-lettered (too_large)"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value

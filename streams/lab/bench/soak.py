@@ -1,0 +1,559 @@
+"""`warmhandoff soak`: the whole path under a steady open-loop load for a long time (issue #9).
+
+One broker (the embedded one unless a bootstrap is given), fresh topics, one `warmhandoff
+worker` and one `warmhandoff sink file`, started as `warmhandoff bench` starts its worker.
+Without `--rate`, a backlog of simulated turns is drained first to measure the sustained
+rate as bench's phase (c) does (about 15 s here), and `--fraction` of it is offered. Then,
+window after window, a window's worth of freshly generated conversations (new ids each
+window, so state grows as with real traffic) is offered at the fixed rate whatever the
+pipeline does, stamped at send.
+
+Decisions are counted from `escalation.decisions` (only the decision taken on each soak
+turn; a gather deadline's decision is driven by the wall clock and is not one), each put in
+the window its record timestamp falls in. Lag is counted, not read from the broker: turns
+offered up to a window's end minus turns decided up to it (the embedded broker's high
+watermarks are not exact). A redelivered decision would count twice; that needs a worker
+restart, and the soak stops with an error when the worker exits.
+
+Verdict, over the windows after the warm-up (`--warmup`, one window by default):
+
+- throughput: mean decisions/s of the last third of the windows ÷ that of the first third,
+  met at >= 0.95;
+- lag: least-squares slope of the lag at each window's end, in turns/min; met when the
+  fitted growth over the run is under one second of offered turns, and the lag drains to 0
+  within `DRAIN_BOUND_S` after the offer stops;
+- memory: (worker RSS at the last window's end - RSS after warm-up) ÷ RSS after warm-up,
+  met under 0.10.
+
+`--json` prints one object with these keys (a ratio or slope is null when there are too few
+windows to compute it):
+
+- `offered_rate` (turns/s), `sustained_rate` and `fraction` (null with `--rate`),
+  `minutes`, `window_s`, `warmup_windows`, `offered`, `decided` (totals);
+- `windows`: one object per window: `index`, `start_s` (from the first window's start),
+  `duration_s`, `offered`, `decided`, `decisions_per_s`, `lag`, `latency_ms` (`p50`, `p99`
+  of decision record time - turn time; null when nothing was decided), `worker_rss_mb`
+  (VmRSS at the window's end), `worker_cpu_s` (in the window), `sink_rss_mb`,
+  `broker_rss_mb` and `broker_cpu_s` (null for an external broker);
+- `throughput_ratio_last_first`, `lag_slope_per_min`, `final_lag`, `drain_s` (offer end →
+  last decision; null when it did not drain), `rss_growth`, `worker_peak_rss_mb` (VmHWM),
+  `sink_handoffs` (lines in the sink's file when the soak ended), `workdir` (logs);
+- `targets`: the thresholds above; `met`: `throughput`, `lag`, `drain`, `rss`, `all`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import math
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from array import array
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.errors import WarmhandoffError
+from warmhandoff.streams.contract.topics import load_topics
+from warmhandoff.streams.core.transfer import decision_id
+from warmhandoff.streams.lab.bench.throughput import (
+    BACKLOG_PER_SECOND,
+    Bench,
+    offer,
+    percentile,
+    proc_cpu_seconds,
+    proc_peak_rss_mb,
+    simulated_turns,
+    stop,
+    wait_ready,
+)
+from warmhandoff.streams.runtime.broker import EmbeddedBroker
+from warmhandoff.streams.runtime.topic_admin import apply_topics
+
+#: Turns drained to measure the sustained rate (bench's default backlog).
+CALIBRATION_TURNS = 5 * BACKLOG_PER_SECOND
+#: Windows before the judged ones (`--warmup`): start-up, caches filling.
+WARMUP_WINDOWS = 1
+#: How long the lag may take to reach 0 once the offer stops.
+DRAIN_BOUND_S = 120.0
+TARGET_THROUGHPUT_RATIO = 0.95
+TARGET_RSS_GROWTH = 0.10
+#: Lag may grow by at most this many seconds of offered turns over the whole run.
+LAG_TOLERANCE_S = 1.0
+PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 4096 / 2**20
+SOAK_KEY_PREFIX = b"s"  # soak conversations are s<window>-…; calibration ones c-…
+
+
+def proc_rss_mb(pid: int) -> float:
+    """Resident set size of a process now, in MiB (statm's resident pages: VmRSS)."""
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_MB
+
+
+@dataclass
+class Window:
+    """What one window offered and measured; decisions are added as they are read."""
+
+    start_ms: float
+    end_ms: float | None = None
+    offered: int = 0
+    latencies_ms: array[float] = field(default_factory=lambda: array("d"))
+    worker_rss_mb: float = 0.0
+    worker_cpu_s: float = 0.0
+    sink_rss_mb: float = 0.0
+    broker_rss_mb: float | None = None
+    broker_cpu_s: float | None = None
+
+
+class Tally:
+    """Turn decisions read back, bucketed into the windows by record timestamp."""
+
+    def __init__(self) -> None:
+        self.windows: list[Window] = []
+        self.starts: list[float] = []
+        self.decided = 0
+        self.last_ms = 0.0
+        self.target: int | None = None
+        self.done = asyncio.Event()
+        self.reader: asyncio.Task[None] | None = None
+
+    def open(self, start_ms: float) -> Window:
+        """Start a window at `start_ms` (the previous one's end)."""
+        window = Window(start_ms)
+        self.windows.append(window)
+        self.starts.append(start_ms)
+        return window
+
+    def add(self, record_ms: float, latency_ms: float) -> None:
+        """One turn decided: its record time and its latency."""
+        self.decided += 1
+        self.last_ms = max(self.last_ms, record_ms)
+        last = self.windows[-1] if self.windows else None
+        # A decision recorded after the offer stopped counts for the drain only, in no window.
+        if last is not None and (last.end_ms is None or record_ms < last.end_ms):
+            index = max(0, bisect.bisect_right(self.starts, record_ms) - 1)
+            self.windows[index].latencies_ms.append(latency_ms)
+        if self.target is not None and self.decided >= self.target:
+            self.done.set()
+
+    def expect(self, total: int) -> None:
+        """Every offered turn is in: `done` is set once `total` are decided."""
+        self.target = total
+        if self.decided >= total:
+            self.done.set()
+
+    def observe(self, record_ms: float, value: bytes) -> None:
+        """A record of escalation.decisions from a soak conversation."""
+        d = orjson.loads(value)
+        if d["decision_id"] != decision_id(d["conversation_id"], d["seq"]):
+            return  # a gather deadline's decision, not a turn's
+        turn_ms = datetime.fromisoformat(d["ts"]).timestamp() * 1000
+        self.add(record_ms, record_ms - turn_ms)
+
+    def start_reading(self, kwargs: dict[str, Any], topic: str) -> None:
+        """Read the decisions topic in the background."""
+        self.reader = asyncio.create_task(self.consume(kwargs, topic))
+
+    def check_reading(self) -> None:
+        """Raise what stopped the reader, if it stopped."""
+        if self.reader is not None and self.reader.done():
+            self.reader.result()
+
+    async def stop_reading(self) -> None:
+        """Cancel the reader (what it raised was reported by check_reading)."""
+        if self.reader is not None:
+            self.reader.cancel()
+            await asyncio.gather(self.reader, return_exceptions=True)
+
+    async def consume(self, kwargs: dict[str, Any], topic: str) -> None:
+        """Read the decisions topic until cancelled."""
+        # No group: nothing is committed, and the soak's windows come from record times.
+        consumer = AIOKafkaConsumer(topic, **kwargs, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+                for records in batches.values():
+                    for m in records:
+                        if (m.key or b"").startswith(SOAK_KEY_PREFIX):
+                            self.observe(m.timestamp, m.value or b"{}")
+        finally:
+            await consumer.stop()
+
+
+# --- the verdict (pure) -------------------------------------------------------------------
+
+
+def window_rows(windows: Sequence[Window]) -> list[dict[str, Any]]:
+    """One JSON object per closed window, with the cumulative lag at its end."""
+    rows: list[dict[str, Any]] = []
+    origin = windows[0].start_ms if windows else 0.0
+    offered = decided = 0
+    for i, w in enumerate(windows):
+        end = w.end_ms if w.end_ms is not None else w.start_ms
+        duration = max((end - w.start_ms) / 1000, 1e-9)
+        offered += w.offered
+        decided += len(w.latencies_ms)
+        lat = w.latencies_ms
+        rows.append(
+            {
+                "index": i,
+                "start_s": round((w.start_ms - origin) / 1000, 3),
+                "duration_s": round(duration, 3),
+                "offered": w.offered,
+                "decided": len(lat),
+                "decisions_per_s": round(len(lat) / duration, 1),
+                "lag": offered - decided,
+                "latency_ms": (
+                    {"p50": round(percentile(lat, 0.5), 1), "p99": round(percentile(lat, 0.99), 1)}
+                    if lat
+                    else None
+                ),
+                "worker_rss_mb": round(w.worker_rss_mb, 1),
+                "worker_cpu_s": round(w.worker_cpu_s, 2),
+                "sink_rss_mb": round(w.sink_rss_mb, 1),
+                "broker_rss_mb": None if w.broker_rss_mb is None else round(w.broker_rss_mb, 1),
+                "broker_cpu_s": None if w.broker_cpu_s is None else round(w.broker_cpu_s, 2),
+            }
+        )
+    return rows
+
+
+def throughput_ratio(rows: Sequence[dict[str, Any]]) -> float | None:
+    """Mean decisions/s of the last third of the rows ÷ the first third."""
+    if len(rows) < 2:
+        return None
+    third = max(1, len(rows) // 3)
+    first = statistics.fmean(r["decisions_per_s"] for r in rows[:third])
+    last = statistics.fmean(r["decisions_per_s"] for r in rows[-third:])
+    return round(last / first, 3) if first > 0 else None
+
+
+def lag_slope_per_min(rows: Sequence[dict[str, Any]]) -> float | None:
+    """Least-squares slope of the lag at each window's end, in turns per minute."""
+    if len(rows) < 2:
+        return None
+    ends = [(r["start_s"] + r["duration_s"]) / 60 for r in rows]
+    fit = statistics.linear_regression(ends, [float(r["lag"]) for r in rows])
+    return round(fit.slope, 2)
+
+
+def verdict(
+    rows: Sequence[dict[str, Any]],
+    *,
+    offered_rate: float,
+    final_lag: int,
+    drain_s: float | None,
+    warmup: int = WARMUP_WINDOWS,
+) -> dict[str, Any]:
+    """The soak's figures and which targets they meet (rows after the warm-up are judged)."""
+    judged = rows[warmup:]
+    ratio = throughput_ratio(judged)
+    slope = lag_slope_per_min(judged)
+    span_min = sum(r["duration_s"] for r in judged) / 60
+    rss_growth = None
+    if judged and rows[warmup - 1]["worker_rss_mb"] > 0:
+        base = rows[warmup - 1]["worker_rss_mb"]
+        rss_growth = round((judged[-1]["worker_rss_mb"] - base) / base, 4)
+    met = {
+        "throughput": ratio is not None and ratio >= TARGET_THROUGHPUT_RATIO,
+        "lag": slope is not None and slope * span_min < offered_rate * LAG_TOLERANCE_S,
+        "drain": final_lag == 0 and drain_s is not None,
+        "rss": rss_growth is not None and rss_growth < TARGET_RSS_GROWTH,
+    }
+    return {
+        "throughput_ratio_last_first": ratio,
+        "lag_slope_per_min": slope,
+        "final_lag": final_lag,
+        "drain_s": drain_s,
+        "rss_growth": rss_growth,
+        "targets": {
+            "throughput_ratio_at_least": TARGET_THROUGHPUT_RATIO,
+            "lag_growth_under_s_of_offer": LAG_TOLERANCE_S,
+            "drain_within_s": DRAIN_BOUND_S,
+            "rss_growth_under": TARGET_RSS_GROWTH,
+        },
+        "met": {**met, "all": all(met.values())},
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    """The windows as a table, then the verdict, for a terminal."""
+    columns = "win start_s offered decided dec/s lag p50_ms p99_ms"
+    columns += " worker_mb worker_cpu sink_mb broker_mb broker_cpu"
+    head = " ".join(f"{c:>{max(len(c), 6)}}" for c in columns.split())
+    lines = [
+        f"offered {report['offered_rate']:,.0f} turns/s"
+        + (
+            f" ({report['fraction']:.0%} of {report['sustained_rate']:,.0f} sustained)"
+            if report["sustained_rate"]
+            else ""
+        ),
+        head,
+    ]
+    for r in report["windows"]:
+        lat = r["latency_ms"] or {"p50": math.nan, "p99": math.nan}
+        broker = [math.nan if r[k] is None else r[k] for k in ("broker_rss_mb", "broker_cpu_s")]
+        lines.append(
+            f"{r['index']:>6} {r['start_s']:>7.1f} {r['offered']:>7,} {r['decided']:>7,} "
+            f"{r['decisions_per_s']:>6,.0f} {r['lag']:>6,} {lat['p50']:>6.0f} {lat['p99']:>6.0f} "
+            f"{r['worker_rss_mb']:>9.1f} {r['worker_cpu_s']:>10.2f} {r['sink_rss_mb']:>7.1f} "
+            f"{broker[0]:>9.1f} {broker[1]:>10.2f}"
+        )
+    met = report["met"]
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    def num(value: float | None, spec: str) -> str:
+        return "n/a (too few windows)" if value is None else format(value, spec)
+
+    drain = report["drain_s"]
+    lines += [
+        f"throughput last/first third: {num(report['throughput_ratio_last_first'], '.3f')} "
+        f"(target >= {TARGET_THROUGHPUT_RATIO}): {mark(met['throughput'])}",
+        f"lag slope: {num(report['lag_slope_per_min'], '+.1f')} turns/min (growth over the run "
+        f"under {LAG_TOLERANCE_S:g} s of offer): {mark(met['lag'])}",
+        f"final lag: {report['final_lag']:,}"
+        + (f", drained {drain:.1f} s after the offer stopped" if drain is not None else "")
+        + f" (bound {DRAIN_BOUND_S:g} s): {mark(met['drain'])}",
+        f"worker RSS growth after {report['warmup_windows']} warm-up window(s): "
+        f"{num(report['rss_growth'], '+.1%')} "
+        f"(target < {TARGET_RSS_GROWTH:.0%}): {mark(met['rss'])}",
+        f"all targets: {mark(met['all'])}; logs in {report['workdir']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What the user asked for."""
+
+    minutes: float
+    rate: float | None
+    fraction: float
+    window_s: float
+    seed: int
+    warmup: int = WARMUP_WINDOWS
+
+    @property
+    def windows(self) -> int:
+        """How many windows the offer lasts."""
+        return max(1, math.ceil(self.minutes * 60 / self.window_s))
+
+    def check(self) -> None:
+        """Refuse values that cannot make a soak."""
+        if self.minutes <= 0 or self.window_s <= 0:
+            raise WarmhandoffError("--minutes and --window must be above 0")
+        if self.rate is not None and self.rate <= 0:
+            raise WarmhandoffError("--rate must be above 0")
+        if not 0 < self.fraction <= 1:
+            raise WarmhandoffError("--fraction must be in (0, 1]")
+        if not 1 <= self.warmup < self.windows:
+            raise WarmhandoffError(
+                f"--warmup must be at least 1 and leave windows to judge ({self.windows} in all)"
+            )
+
+
+@dataclass
+class Processes:
+    """The processes under test (and the broker's pid when it is ours)."""
+
+    worker: subprocess.Popen[bytes]
+    sink: subprocess.Popen[bytes]
+    broker_pid: int | None
+    cpu_seen: dict[int, float] = field(default_factory=dict)
+
+    def check_alive(self) -> None:
+        """Stop the soak when a process under test exited: its log says why."""
+        for name, proc in (("worker", self.worker), ("sink", self.sink)):
+            if proc.poll() is not None:
+                raise WarmhandoffError(f"the {name} exited ({proc.returncode}); see its log")
+
+    def cpu_since(self, pid: int) -> float:
+        """CPU seconds `pid` used since the previous call (0 on the first)."""
+        now = proc_cpu_seconds(pid)
+        before = self.cpu_seen.get(pid, now)
+        self.cpu_seen[pid] = now
+        return now - before
+
+    def measure(self, window: Window) -> None:
+        """Fill the window's process figures: RSS now, CPU since the previous window."""
+        window.worker_cpu_s = self.cpu_since(self.worker.pid)
+        window.worker_rss_mb = proc_rss_mb(self.worker.pid)
+        window.sink_rss_mb = proc_rss_mb(self.sink.pid)
+        if self.broker_pid is not None:
+            window.broker_cpu_s = self.cpu_since(self.broker_pid)
+            window.broker_rss_mb = proc_rss_mb(self.broker_pid)
+
+
+async def calibrate(bench: Bench, procs: Processes, plan: Plan) -> float:
+    """The worker's sustained rate on a drained backlog, as bench's phase (c)."""
+    backlog = await asyncio.to_thread(
+        simulated_turns, CALIBRATION_TURNS, seed=plan.seed, prefix="c"
+    )
+    await bench.produce(backlog)
+    decisions = bench.topics.name("escalation.decisions")
+    phase, _ = await bench.measure(
+        [procs.worker], bench.topics.faust_app_id, len(backlog), decisions, prefix="c-"
+    )
+    return phase.turns_per_s
+
+
+async def offer_windows(
+    bench: Bench, procs: Processes, tally: Tally, plan: Plan, rate: float
+) -> None:
+    """Offer window after window at `rate`, the next window's turns generated meanwhile."""
+    per_window = max(1, round(rate * plan.window_s))
+    count = plan.windows
+
+    def turns(k: int) -> asyncio.Task[list[dict[str, Any]]]:
+        generated = asyncio.to_thread(
+            simulated_turns, per_window, seed=plan.seed + 1 + k, prefix=f"s{k}"
+        )
+        return asyncio.create_task(generated)
+
+    upcoming = turns(0)
+    procs.measure(Window(0.0))  # starts the CPU clocks
+    start_ms = time.time() * 1000
+    try:
+        for k in range(count):
+            chunk = await upcoming
+            if k + 1 < count:
+                upcoming = turns(k + 1)
+            window = tally.open(start_ms)
+            await offer(bench, chunk, rate)
+            # offer() sends its last turn at (n - 1) / rate: keep the next window on the beat.
+            ahead = start_ms / 1000 + len(chunk) / rate - time.time()
+            if ahead > 0:
+                await asyncio.sleep(ahead)  # pacing the offered load, not synchronisation
+            window.offered = len(chunk)
+            window.end_ms = start_ms = time.time() * 1000
+            procs.measure(window)
+            procs.check_alive()
+            tally.check_reading()
+            bench.say(
+                f"window {k + 1}/{count}: offered {window.offered:,}, {tally.decided:,} decided "
+                f"so far, worker RSS {window.worker_rss_mb:.1f} MB, CPU {window.worker_cpu_s:.1f} s"
+            )
+    finally:
+        upcoming.cancel()
+
+
+async def drain(procs: Processes, tally: Tally, offered: int) -> None:
+    """Until every offered turn is decided, or DRAIN_BOUND_S passed."""
+    tally.expect(offered)
+    deadline = time.monotonic() + DRAIN_BOUND_S
+    while not tally.done.is_set() and time.monotonic() < deadline:
+        procs.check_alive()
+        tally.check_reading()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tally.done.wait(), timeout=1.0)  # wakes to check processes
+
+
+async def run_soak(bench: Bench, plan: Plan, broker_pid: int | None) -> dict[str, Any]:
+    """Start the worker and the sink, calibrate if asked, offer, drain, judge."""
+    workers, ports = bench.workers(1)
+    sink_file = bench.workdir / "handoffs.jsonl"
+    sink = bench.spawn(
+        ["warmhandoff.streams.cli", "sink", "file", "--path", str(sink_file)], "sink.log"
+    )
+    procs = Processes(workers[0], sink, broker_pid)
+    tally = Tally()
+    try:
+        await wait_ready(ports, workers)
+        procs.check_alive()
+        sustained = None
+        if plan.rate is None:
+            bench.say(f"measuring the sustained rate on {CALIBRATION_TURNS:,} turns")
+            sustained = await calibrate(bench, procs, plan)
+        rate = plan.rate or plan.fraction * (sustained or 0.0)
+        bench.say(f"offering {rate:,.0f} turns/s for {plan.minutes:g} min")
+        decisions = bench.topics.name("escalation.decisions")
+        tally.start_reading(bench.kwargs, decisions)
+        await offer_windows(bench, procs, tally, plan, rate)
+        offer_end_ms = tally.windows[-1].end_ms or 0.0
+        offered = sum(w.offered for w in tally.windows)
+        await drain(procs, tally, offered)
+        peak = proc_peak_rss_mb(procs.worker.pid)
+    finally:
+        await tally.stop_reading()
+        stop(sink)
+        for proc in workers:
+            stop(proc)
+    drain_s = max(0.0, (tally.last_ms - offer_end_ms) / 1000) if tally.done.is_set() else None
+    rows = window_rows(tally.windows)
+    return {
+        "offered_rate": round(rate, 1),
+        "sustained_rate": None if sustained is None else round(sustained, 1),
+        "fraction": None if plan.rate else plan.fraction,
+        "minutes": plan.minutes,
+        "window_s": plan.window_s,
+        "warmup_windows": plan.warmup,
+        "offered": offered,
+        "decided": tally.decided,
+        "windows": rows,
+        **verdict(
+            rows,
+            offered_rate=rate,
+            final_lag=offered - tally.decided,
+            drain_s=None if drain_s is None else round(drain_s, 2),
+            warmup=plan.warmup,
+        ),
+        "worker_peak_rss_mb": round(peak, 1),
+        "sink_handoffs": len(sink_file.read_bytes().splitlines()) if sink_file.exists() else 0,
+        "workdir": str(bench.workdir),
+    }
+
+
+@contextlib.asynccontextmanager
+async def soak_bench(
+    bootstrap: str | None, say: Callable[[str], None]
+) -> AsyncIterator[tuple[Bench, int | None]]:
+    """A Bench on fresh topics, and the broker's pid when the broker is an embedded one."""
+    workdir = Path(tempfile.mkdtemp(prefix="warmhandoff-soak-"))
+    run_id = uuid.uuid4().hex[:6]
+    async with contextlib.AsyncExitStack() as stack:
+        broker_pid = None
+        if bootstrap is None:
+            broker = await stack.enter_async_context(EmbeddedBroker(data_dir=workdir))
+            bootstrap, broker_pid = broker.bootstrap, broker.pid
+        settings = WorkerSettings(
+            bootstrap_servers=bootstrap,
+            topic_prefix=f"soak-{run_id}.",
+            app_id=f"warmhandoff-soak-{run_id}",
+            data_dir=workdir / "state",
+            embedded_broker="never",
+        )
+        topics = load_topics(
+            settings.topics_file, prefix=settings.topic_prefix, app_id=settings.app_id
+        )
+        if not (await apply_topics(topics, settings)).ok:
+            raise WarmhandoffError(f"could not apply topics.yaml at {bootstrap}")
+        say(f"broker at {bootstrap}; work folder {workdir}")
+        yield Bench(settings, topics, workdir, say=say), broker_pid
+
+
+async def soak_main(
+    plan: Plan, *, bootstrap: str | None, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """The whole soak; its report (module docstring)."""
+    plan.check()
+    async with soak_bench(bootstrap, say) as (bench, broker_pid):
+        try:
+            return await run_soak(bench, plan, broker_pid)
+        except WarmhandoffError as exc:
+            raise WarmhandoffError(f"soak stopped: {exc}\nlogs in {bench.workdir}") from exc

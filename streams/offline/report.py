@@ -1,0 +1,291 @@
+"""`warmhandoff report [FILE|-] [--json]`: the playbook's KPIs from recorded streams.
+
+Input: JSON lines, each either `{"topic": "<logical topic>", "value": {...}}` (a dump of
+several topics) or a bare record whose topic is recognised by its fields: turns
+(`conversation.turns`), decisions (`escalation.decisions`), handoff requests, handoff
+events and learning examples. Everything is computed per conversation; each KPI says what it
+needs and is null when its inputs are absent.
+
+Definitions:
+- escalation rate: conversations with an `escalate` decision (a handoff was created) over
+  conversations with any decision; containment is the rest.
+- deflection quality: contained conversations whose customer did not start another
+  conversation within 24 h of the last turn, over contained conversations (needs turns
+  with `customer.id`).
+- first-contact resolution: conversations not followed by another from the same customer
+  within 24 h and, when escalated, whose handoff was resolved, over conversations (needs
+  turns with `customer.id`).
+- right-channel rate: handoffs resolved in the queue they were first routed to, never
+  handed back or failed, over handoffs that were resolved, handed back or failed.
+- average speed of answer: accepted time less queued time (else the request's creation,
+  else the escalating decision's turn), mean seconds; handle time: resolved less accepted.
+- service level: handoffs accepted within their SLA (the request's `sla_seconds`, else
+  `default_sla_seconds`), over handoffs accepted or abandoned.
+- CSAT: mean of `csat` events (1-5) and how many answered.
+- customer effort: customer turns and repeats (the highest `repeat_count`) up to the
+  decision point: the escalating turn, or the last turn of a contained conversation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from statistics import fmean
+from typing import Any
+
+import orjson
+
+from warmhandoff.streams.contract.errors import WarmhandoffError
+
+RETURN_WINDOW = timedelta(hours=24)
+KINDS = {
+    "conversation.turns": "turn",
+    "escalation.decisions": "decision",
+    "handoff.requests": "request",
+    "handoff.events": "event",
+    "learning.examples": "example",
+}
+
+
+@dataclass(slots=True)
+class Streams:
+    """Recorded records by kind, as plain JSON objects."""
+
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def kind_of(doc: dict[str, Any]) -> str | None:
+    """The kind of a bare record, from its fields."""
+    if "example_id" in doc:
+        return "example"
+    if "decision_id" in doc and "action" in doc:
+        return "decision"
+    if "handoff_id" in doc and "routing" in doc:
+        return "request"
+    if "event_id" in doc and "handoff_id" in doc and "type" in doc:
+        return "event"
+    if "role" in doc and "seq" in doc and "text" in doc:
+        return "turn"
+    return None
+
+
+def read_streams(lines: Iterable[bytes]) -> Streams:
+    """Sort a dump's lines by kind; a line of no known kind is a user error."""
+    streams = Streams()
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise WarmhandoffError(f"line {number}: not JSON") from None
+        if not isinstance(doc, dict):
+            raise WarmhandoffError(f"line {number}: expected a JSON object")
+        if "topic" in doc and isinstance(doc.get("value"), dict):
+            kind, doc = KINDS.get(str(doc["topic"])), doc["value"]
+        else:
+            kind = kind_of(doc)
+        if kind is None:
+            raise WarmhandoffError(f"line {number}: not a record of a known topic")
+        getattr(streams, f"{kind}s").append(doc)
+    return streams
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(fmean(values), 4) if values else None
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def returned(turns: list[dict[str, Any]]) -> dict[str, bool] | None:
+    """conversation -> its customer came back within 24 h (None without customer ids)."""
+    spans: dict[str, tuple[str, datetime, datetime]] = {}
+    for t in turns:
+        customer = (t.get("customer") or {}).get("id")
+        if customer is None:
+            continue
+        cid, ts = t["conversation_id"], _ts(t["ts"])
+        _, first, last = spans.get(cid, (customer, ts, ts))
+        spans[cid] = (customer, min(first, ts), max(last, ts))
+    if not spans:
+        return None
+    starts: dict[str, list[datetime]] = defaultdict(list)
+    for customer, first, _ in spans.values():
+        starts[customer].append(first)
+    return {
+        cid: any(last < s <= last + RETURN_WINDOW for s in starts[customer])
+        for cid, (customer, _, last) in spans.items()
+    }
+
+
+@dataclass(slots=True)
+class _Handoff:
+    created: datetime | None = None
+    queue: str | None = None
+    sla_seconds: float | None = None
+    queued: datetime | None = None
+    accepted: datetime | None = None
+    resolved: datetime | None = None
+    abandoned: bool = False
+    handed_back: bool = False
+    failed: bool = False
+    queues: set[str] = field(default_factory=set)
+
+
+def _handoffs(streams: Streams) -> dict[str, _Handoff]:
+    found: dict[str, _Handoff] = defaultdict(_Handoff)
+    for d in streams.decisions:
+        if d["action"] == "escalate" and d.get("handoff_id"):
+            h = found[d["handoff_id"]]
+            h.created = h.created or _ts(d["ts"])
+            h.queue = h.queue or d.get("queue")
+    for r in streams.requests:
+        h = found[r["handoff_id"]]
+        h.created = _ts(r["created_at"])
+        h.queue = r["routing"]["queue"]
+        h.sla_seconds = r["routing"].get("sla_seconds")
+    for e in sorted(streams.events, key=lambda e: e["ts"]):
+        h, ts, kind = found[e["handoff_id"]], _ts(e["ts"]), e["type"]
+        if e.get("queue"):
+            h.queues.add(e["queue"])
+        if kind == "queued" and h.queued is None:
+            h.queued = ts
+        elif kind == "accepted" and h.accepted is None:
+            h.accepted = ts
+        elif kind == "resolved":
+            h.resolved = ts
+        elif kind == "abandoned":
+            h.abandoned = True
+        elif kind == "handed_back":
+            h.handed_back = True
+        elif kind == "failed":
+            h.failed = True
+    return found
+
+
+def kpis(streams: Streams, *, default_sla_seconds: float = 60.0) -> dict[str, Any]:
+    """Every KPI of the module docstring."""
+    by_conv: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for d in streams.decisions:
+        by_conv[d["conversation_id"]].append(d)
+    escalated: dict[str, str | None] = {}  # conversation -> handoff id
+    effort_turns: list[float] = []
+    effort_repeats: list[float] = []
+    for cid, decisions in by_conv.items():
+        decisions.sort(key=lambda d: d["seq"])
+        customer_turns = repeats = 0
+        for d in decisions:
+            signals = d.get("signals") or {}
+            customer_turns += signals.get("role") == "customer"
+            repeats = max(repeats, int(signals.get("repeat_count") or 0))
+            if d["action"] == "escalate":
+                escalated[cid] = d.get("handoff_id")
+                break
+        effort_turns.append(customer_turns)
+        effort_repeats.append(repeats)
+    n = len(by_conv)
+    contained = [cid for cid in by_conv if cid not in escalated]
+    came_back = returned(streams.turns)
+    handoffs = _handoffs(streams)
+
+    deflection = fcr = None
+    if came_back is not None:
+        known = [cid for cid in contained if cid in came_back]
+        deflection = _share(sum(1 for cid in known if not came_back[cid]), len(known))
+        resolved_first = 0
+        counted = 0
+        for cid in by_conv:
+            if cid not in came_back:
+                continue
+            counted += 1
+            hid = escalated.get(cid, "")
+            served = cid not in escalated or (hid in handoffs and handoffs[hid].resolved)
+            resolved_first += bool(served) and not came_back[cid]
+        fcr = _share(resolved_first, counted)
+
+    ended = [h for h in handoffs.values() if h.resolved or h.handed_back or h.failed]
+    right = sum(
+        1
+        for h in ended
+        if h.resolved and not h.handed_back and not h.failed and h.queues <= {h.queue}
+    )
+    asa, handle, within, offered = [], [], 0, 0
+    for h in handoffs.values():
+        start = h.queued or h.created
+        if h.accepted is not None and start is not None:
+            wait = (h.accepted - start).total_seconds()
+            asa.append(wait)
+            offered += 1
+            within += wait <= (h.sla_seconds or default_sla_seconds)
+        elif h.abandoned:
+            offered += 1
+        if h.accepted is not None and h.resolved is not None:
+            handle.append((h.resolved - h.accepted).total_seconds())
+    csat = [float(e["csat"]) for e in streams.events if e["type"] == "csat" and e.get("csat")]
+    return {
+        "conversations": n,
+        "escalated": len(escalated),
+        "escalation_rate": _share(len(escalated), n),
+        "containment_rate": _share(len(contained), n),
+        "deflection_quality": deflection,
+        "right_channel_rate": _share(right, len(ended)),
+        "first_contact_resolution": fcr,
+        "average_speed_of_answer_seconds": _mean(asa),
+        "handle_time_seconds": _mean(handle),
+        "csat": _mean(csat),
+        "csat_responses": len(csat),
+        "customer_effort_turns": _mean(effort_turns),
+        "customer_effort_repeats": _mean(effort_repeats),
+        "service_level": _share(within, offered),
+    }
+
+
+def build_report(
+    streams: Streams, *, target_precision: float = 0.8, default_sla_seconds: float = 60.0
+) -> dict[str, Any]:
+    """KPIs, trigger performance and deflection candidates (streams/learning/insights.py)."""
+    from warmhandoff.streams.learning.insights import (
+        deflection_candidates,
+        join_labels,
+        trigger_performance,
+    )
+
+    joined = join_labels(streams.decisions, streams.examples)
+    reasons = {
+        e["handoff_id"]: e["reason"]
+        for e in streams.events
+        if e["type"] == "resolved" and e.get("reason")
+    }
+    return {
+        "kpis": kpis(streams, default_sla_seconds=default_sla_seconds),
+        "target_precision": target_precision,
+        "triggers": trigger_performance(joined, target=target_precision),
+        "deflection_candidates": deflection_candidates(joined, reasons),
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    """The report as aligned text."""
+    lines = []
+    for key, value in report["kpis"].items():
+        lines.append(f"{key:<34} {'-' if value is None else value}")
+    for section in ("triggers", "deflection_candidates"):
+        rows = report.get(section)
+        if rows:
+            lines.append("")
+            lines.append(section)
+            for row in rows:
+                lines.append("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,78 @@
+"""`warmhandoff report --from-topics`: the same report, read straight from the topics.
+
+Reads `conversation.turns`, `escalation.decisions`, `handoff.requests`, `handoff.events` and
+`learning.examples` from every partition, from `since` (by record timestamp) or from the
+beginning, until caught up (past the end offsets found at start, and a poll of one second
+finds nothing more), with no consumer group (nothing is
+committed, nothing else is disturbed). Everything read is held in memory: bound it with
+`--since` on a busy cluster.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs
+from warmhandoff.streams.contract.errors import WarmhandoffError
+from warmhandoff.streams.contract.topics import Topics
+from warmhandoff.streams.offline.report import KINDS, Streams
+
+
+async def read_topics(
+    settings: ConnectionSettings, topics: Topics, *, since: datetime | None = None
+) -> Streams:
+    """Every record of the report's topics (from `since`), sorted into `Streams`."""
+    streams = Streams()
+    # `earliest`: with the default `latest`, a reset racing the seek below can skip records.
+    consumer = AIOKafkaConsumer(
+        **aiokafka_kwargs(settings), enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        kind_by_name = {topics.name(key): kind for key, kind in KINDS.items()}
+        known = await consumer.topics()
+        tps = [
+            TopicPartition(name, p)
+            for name in kind_by_name
+            if name in known
+            for p in sorted(consumer.partitions_for_topic(name) or ())
+        ]
+        if not tps:
+            raise WarmhandoffError(
+                "none of the report's topics exist: run `warmhandoff topics apply`"
+            )
+        starts: dict[TopicPartition, int] = {}
+        ms = 0 if since is None else int(since.timestamp() * 1000)
+        if since is not None:
+            found = await consumer.offsets_for_times(dict.fromkeys(tps, ms))
+            # A partition with nothing at or after `since` is not read at all (None, or a
+            # timestamp of -1 as the embedded broker answers).
+            starts = {
+                tp: at.offset for tp, at in found.items() if at is not None and at.timestamp >= 0
+            }
+            tps = [tp for tp in tps if tp in starts]
+            if not tps:
+                return streams
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        if since is None:
+            await consumer.seek_to_beginning(*tps)
+        for tp, offset in starts.items():
+            consumer.seek(tp, offset)
+        while True:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for tp, records in batch.items():
+                kind = kind_by_name[tp.topic]
+                for record in records:
+                    if record.value and record.timestamp >= ms:
+                        getattr(streams, f"{kind}s").append(orjson.loads(record.value))
+            # Done once past the end offsets seen at start and a poll finds nothing more. Not
+            # the end offsets alone: the embedded broker (Tansu) reports them low.
+            if not batch and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+                break
+    finally:
+        await consumer.stop()
+    return streams
