@@ -1,5 +1,8 @@
 """What every long-running warmhandoff process shares beyond the connection: its ops endpoint
 (/metrics, /livez, /readyz), its logs, and the local embedded broker it may start.
+
+Each process has its own default ops port, so a worker, router, sink and learner run side by
+side on one host without a clash: worker 6066, router 6067, sink 6068, learner 6069.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from warmhandoff.streams.config.connection import ConnectionSettings
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 WORKER_PORT = 6066
-ROUTER_PORT = 6066
-SINK_PORT = 6066
-LEARNER_PORT = 6066
+ROUTER_PORT = 6067
+SINK_PORT = 6068
+LEARNER_PORT = 6069
 
 
 class ServiceSettings(ConnectionSettings):
@@ -34,7 +37,8 @@ class ServiceSettings(ConnectionSettings):
         default=WORKER_PORT,
         ge=0,
         le=65535,
-        description="HTTP port of /metrics, /livez, /readyz (0: off)",
+        description="HTTP port of /metrics, /livez, /readyz (0: off); the default is the "
+        "process's own: worker 6066, router 6067, sink 6068, learner 6069",
     )
     web_host: str = Field("0.0.0.0", description="address the HTTP endpoints listen on")
     metrics_token: SecretStr | None = Field(

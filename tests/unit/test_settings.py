@@ -13,6 +13,8 @@ from faust.types.auth import AuthProtocol, SASLMechanism
 from pydantic import ValidationError
 
 from warmhandoff.streams.config.connection import aiokafka_kwargs, bootstrap_hosts, load_settings
+from warmhandoff.streams.config.learner import LearnerSettings
+from warmhandoff.streams.config.router import RouterSettings
 from warmhandoff.streams.config.sink import SinkSettings
 from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.contract.errors import ConfigError
@@ -206,6 +208,20 @@ def test_password_is_never_shown() -> None:
         assert PASSWORD not in shown
     credentials = faust_broker_settings(settings)["broker_credentials"]
     assert PASSWORD not in repr(credentials)
+
+
+def test_each_process_has_its_own_default_ops_port() -> None:
+    # A worker, router, sink and learner on one host must not collide on one port.
+    ports = {
+        kind.__name__: kind().web_port
+        for kind in (WorkerSettings, RouterSettings, SinkSettings, LearnerSettings)
+    }
+    assert ports == {
+        "WorkerSettings": 6066,
+        "RouterSettings": 6067,
+        "SinkSettings": 6068,
+        "LearnerSettings": 6069,
+    }
 
 
 def test_a_process_ignores_the_settings_of_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
