@@ -261,8 +261,9 @@ class Decision(_Out):
     handoff_id: str | None = None
     policy_version: str
     signals: Signals
-    # Added by issue 8: the learned model's score on this turn (shadow or active), or None
-    # when no model is loaded; recorded whatever the trigger's mode, never used in shadow.
+    # Added with the learned trigger: the learned model's score on this turn (shadow or
+    # active), or None when no model is loaded; recorded whatever the trigger's mode, never
+    # used in shadow.
     learned_score: float | None = None
 
 
@@ -441,7 +442,7 @@ class QueueHealth(_Out):
     service_level: float | None
     sla_target: float
     sla_seconds: int
-    # Added by routing (issue 4); defaults keep older producers valid.
+    # Added with routing; defaults keep older producers valid.
     agents_eligible: int = 0  # on shift with the queue's skills, language and tier
     answered: int = 0  # in the window
     abandoned: int = 0  # in the window

@@ -1,4 +1,4 @@
-"""Trigger performance, recommended thresholds and deflection candidates (issue 8, item 3).
+"""Trigger performance, recommended thresholds and deflection candidates.
 
 From recorded decisions joined with their labels (`learning.examples`, by decision id, else
 handoff id, else conversation id):

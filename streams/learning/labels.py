@@ -1,4 +1,4 @@
-"""Label a decision with what happened next: the rules of issue 8, written down as code.
+"""Label a decision with what happened next: the labelling rules, written down as code.
 
 One label per conversation outcome, decided from facts the streams carry (the decision, the
 handoff lifecycle events, a CSAT answer, whether the customer came back):

@@ -1,4 +1,4 @@
-"""The learner's pure logic: join decisions with outcomes, label, learn (issue 8, item 1).
+"""The learner's pure logic: join decisions with outcomes, label, learn.
 
 Input: `escalation.decisions` and `handoff.events`, keyed by conversation_id. Output:
 `LearningExample`s for `learning.examples` (one per labelled episode); the model learns

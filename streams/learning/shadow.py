@@ -1,4 +1,4 @@
-"""A shadow policy beside the active one, live, on the decisions stream (issue 8, item 5).
+"""A shadow policy beside the active one, live, on the decisions stream.
 
 The learner (`warmhandoff learner --shadow-policy FILE`) applies the shadow policy's `decide`
 to every decision the active policy made before its conversation's decision point, with the

@@ -1,4 +1,4 @@
-"""The one-question CSAT survey (issue 8, item 1): after a resolved handoff, and after a
+"""The one-question CSAT survey: after a resolved handoff, and after a
 conversation the bot kept.
 
 When a human resolves a handoff, the worker directs the bot to ask the customer one question

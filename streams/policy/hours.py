@@ -6,7 +6,7 @@ for example `mon-fri 08:00-20:00, sat 09:00-13:00 Europe/London`; or `24/7`. DAY
 window ends after it starts; `24:00` is allowed as an end so a day can be covered to
 midnight. Overnight shifts are two windows (`mon-fri 22:00-24:00, tue-sat 00:00-06:00`).
 
-The policy loader only validates the text; routing (issue 4) calls `is_open` with its
+The policy loader only validates the text; routing calls `is_open` with its
 injected clock.
 """
 

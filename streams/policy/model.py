@@ -351,7 +351,7 @@ class Queue(_Strict):
     playbook: list[Text] = []
     overflow: Name | None = None
     hours: Hours | None = None
-    # Routing (issue 4): relaxation steps in order of `after_seconds`, the right-channel
+    # Routing: relaxation steps in order of `after_seconds`, the right-channel
     # offer, and how soon a ticket (out of hours, or the offer taken) is answered.
     relax: list[RelaxStep] = []
     right_channel: RightChannel | None = None
@@ -373,7 +373,7 @@ class Defaults(_Strict):
     gather_timeout_seconds: Annotated[int, _between(0, 3600)] = 120
     transcript_turns: Annotated[int, _between(1, 500)] = 20
     language: Language = "en"
-    # Routing (issue 4): a waiting handoff gains this many priority points per minute of
+    # Routing: a waiting handoff gains this many priority points per minute of
     # wait (1 = a minute of waiting is worth one priority level); the handle time assumed
     # until a queue has measured its own.
     priority_points_per_minute: Annotated[float, _between(0, 60)] = 1.0

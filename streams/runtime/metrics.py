@@ -5,9 +5,9 @@ come only from small fixed sets (stage, trigger, queue, priority, action, reason
 and never carry a conversation, customer or agent id. Queue, trigger and reason values come
 from the policy and the code, so their number is bounded by configuration, not by traffic.
 
-Metrics of parts that later issues add (routing and queues, sinks, KPIs) are declared here
-with the pipeline's so dashboards and alerts have stable names; they stay at zero until the
-part that updates them runs (README, "Operations", says which part that is).
+Metrics of the other processes (routing and queues, sinks, KPIs) are declared here with the
+pipeline's so dashboards and alerts have stable names; they stay at zero until the process
+that updates them runs (docs/operations.md says which process that is).
 """
 
 from __future__ import annotations

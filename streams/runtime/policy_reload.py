@@ -1,4 +1,4 @@
-"""Reload the escalation policy without restarting workers (issue 8, item 5).
+"""Reload the escalation policy without restarting workers.
 
 `PolicyWatcher.poll` re-reads the policy file when its bytes changed and returns the new
 policy only if it is valid; a broken edit is logged and the running policy stays, so a typo

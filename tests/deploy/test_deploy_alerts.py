@@ -34,7 +34,7 @@ EXPECTED_ALERTS = {
     # What the lifecycle and the router process make possible.
     "WarmhandoffHandoffsFailing",
     "WarmhandoffRouterDown",
-    # The learner process (issue 8): one replica, the pipeline works on without it.
+    # The learner process: one replica, the pipeline works on without it.
     "WarmhandoffLearnerDown",
     # Records skipped by a worker's consumer (an offset gap on an input topic).
     "WarmhandoffConsumerSkippedRecords",

@@ -1,4 +1,4 @@
-"""A short run of `warmhandoff bench` so it keeps working; no timing is asserted (issue #7)."""
+"""A short run of `warmhandoff bench` so it keeps working; no timing is asserted."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A short run of the embedded broker's growth probe so it keeps working (issue #9, soak).
+"""A short run of the embedded broker's growth probe so it keeps working.
 It checks the report, not the figures: a benchmark is not a test."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A short run of `warmhandoff soak` so it keeps working: the report's shape, and every
-offered turn decided once the offer stops. No timing is asserted (issue #9, item 4)."""
+offered turn decided once the offer stops. No timing is asserted."""
 
 from __future__ import annotations
 

@@ -168,7 +168,7 @@ def test_table_has_a_section_per_signal_with_targets(
     )
     assert ">= 0.97" in f1_row and (f1_row.rstrip().endswith("yes") or "NO" in f1_row)
     assert "<= 50" in out and ">= 20,000" in out
-    assert out.rstrip().splitlines()[-1].startswith("Targets (issue 3): ")
+    assert out.rstrip().splitlines()[-1].startswith("Targets: ")
 
 
 def test_max_per_set_subsamples(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

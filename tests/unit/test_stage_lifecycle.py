@@ -112,7 +112,7 @@ async def test_delivered_accepted_resolved_pauses_then_resumes_the_bot(stage: An
         await agent.put(key=b"c-9", value=turn_bytes(1, "I want a manager, this is useless"))
     assert len(producer.on("handoff.requests")) == 1
     await put_events(pipeline, event_bytes(hid, "resolved"), event_bytes(hid, "csat", csat=4))
-    # Resolved: the bot takes over, then asks the one-question survey (issue 8).
+    # Resolved: the bot takes over, then asks the one-question survey.
     assert directive_types(producer) == ["status", "pause", "resume", "survey"]
     assert producer.on("bot.directives")[-1]["handoff_id"] == hid
     state = orjson.loads(pipeline.conversations[b"c-9"])

@@ -1,4 +1,4 @@
-"""How the embedded broker's request cost grows with the records it holds (issue #9, soak).
+"""How the embedded broker's request cost grows with the records it holds (for the soak).
 
 The 30-minute soak collapsed on the embedded broker (Tansu, memory only: no retention, no
 DeleteRecords) while the broker's CPU rose and the worker's fell. This measures the broker

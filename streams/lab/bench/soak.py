@@ -1,4 +1,4 @@
-"""`warmhandoff soak`: the whole path under a steady open-loop load for a long time (issue #9).
+"""`warmhandoff soak`: the whole path under a steady open-loop load for a long time.
 
 One broker (the embedded one unless a bootstrap is given), fresh topics, one `warmhandoff
 worker` and one `warmhandoff sink file`, started as `warmhandoff bench` starts its worker.

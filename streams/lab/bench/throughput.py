@@ -373,7 +373,7 @@ class Outcome:
     profile: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON document (keys named in issue #7, then the extras)."""
+        """The JSON document: the headline keys, then the extras."""
         a, b, c = (self.relay[k] for k in ("aiokafka", "faust", "pipeline"))
         return {
             "aiokafka_relay_turns_per_s": round(a.turns_per_s),

@@ -3,7 +3,7 @@
 Labelled data sets here are single utterances, so whole conversations come from the project's
 scripted scenarios (`warmhandoff.agents.scenarios`: written for this project, not labelled
 data): ordinary conversations the bot handles well, and conversations where the customer
-repeats, corrects the bot or says it is not working. Measured, per issue 3:
+repeats, corrects the bot or says it is not working. Measured:
 - `benign_escalation_rate`: share of conversations the bot handles well that got an escalate,
   gather or clarify (target <= 2%);
 - `dissatisfied_rise_rate`: share of dissatisfied customer turns (a dissatisfaction cue or a

@@ -1,4 +1,4 @@
-"""`warmhandoff eval`: detection quality and speed on public labelled data, against issue 3.
+"""`warmhandoff eval`: detection quality and speed on public labelled data, against its targets.
 
 The detectors run exactly as the pipeline calls them (`detect.human_request.is_human_request`,
 `detect.risk.risk_families`, `detect.sentiment.sentiment`, `detect.language.detect_language`),
@@ -82,7 +82,7 @@ REPORT_VERSION = 1
 #: NLU++ intent that is an explicit request for a human.
 NLUPP_HUMAN_REQUEST = "handoff"
 
-#: The risk families issue 3 sets a recall target for (compliance has no labelled data here).
+#: The risk families with a recall target (compliance has no labelled data here).
 RISK_FAMILIES = ("fraud", "identity", "payments", "cancellation")
 
 BANKING77_RISK = {
@@ -525,7 +525,7 @@ def _speed(texts: Sequence[str], policy: Policy) -> dict[str, Any]:
 
 
 def _targets(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every figure issue 3 sets a target for, with the target and whether it is met."""
+    """Every figure with a target, with the target and whether it is met."""
     checks = []
     for signal, metric, op, target, only in TARGETS:
         for set_key, value in _figures(report, signal, metric):

@@ -1,9 +1,10 @@
 """A small multilingual check set for the language detector: short customer-service messages.
 
 Written for this project (none taken from any data set): fourteen messages per language the
-issue names (en, es, fr, de, pt, it, ar, hi), the kind a customer types to a support bot:
-where is my order, cancel, card declined, waiting, wrong answer, thanks. `warmhandoff eval`
-reports accuracy per language and overall; `tests/unit/test_detect_language.py` uses it too.
+detector must tell apart (en, es, fr, de, pt, it, ar, hi), the kind a customer types to a
+support bot: where is my order, cancel, card declined, waiting, wrong answer, thanks.
+`warmhandoff eval` reports accuracy per language and overall;
+`tests/unit/test_detect_language.py` uses it too.
 
 `SHORT_CHECK_SET` is harder: twenty messages of one to five words per language, also written
 for this project, used by the language tests and the fast-path guard in

@@ -1,6 +1,6 @@
 """The readable table of a `warmhandoff eval` report: one section per signal.
 
-Each figure issue 3 sets a target for shows the target next to it and whether it is met;
+Each figure with a target shows the target next to it and whether it is met;
 the other figures (precision, flagged shares, tags on risk-adjacent requests, per-detector
 costs) are there to explain them.
 """
@@ -28,7 +28,7 @@ def render_table(report: dict[str, Any]) -> str:
     lines += _conversations(report["conversations"], checks)
     lines += _speed(report["speed"], checks)
     met = sum(c["met"] for c in report["targets"])
-    lines += ["", f"Targets (issue 3): {met} of {len(report['targets'])} met"]
+    lines += ["", f"Targets: {met} of {len(report['targets'])} met"]
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,4 @@
-"""Proof in simulation (issue 8, item 6): does the learned trigger beat the static rules?
+"""Proof in simulation: does the learned trigger beat the static rules?
 
 Simulated conversations carry a hidden ground truth: did this customer need a human? It is
 derived from the scenario's family and one hidden per-conversation draw (`u`), and is

@@ -13,7 +13,7 @@ Label mapping (two binary targets, "negative" and "positive", each against the r
 - VADER ground truth (tweets, Amazon review snippets; MIT, C.J. Hutto): mean human rating
   (-4..4) <= -0.5 negative, >= 0.5 positive, otherwise neither;
 - TweetEval sentiment, validation (Barbieri et al. 2020): 0 negative, 2 positive (weight 3:
-  the labelling the issue measures against);
+  the labelling negative sentiment is measured against);
 - TweetEval emotion, validation: anger and sadness negative, joy and optimism positive;
 - TweetEval offensive, validation: offensive tweets negative (weight 0.5); the others are left
   out, as not offending says nothing about sentiment;

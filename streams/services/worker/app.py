@@ -459,7 +459,7 @@ class Pipeline:
             return outcome
         metrics.HANDOFF_EVENTS.labels(event.type.value).inc()
         if event.type is HandoffEventType.resolved:
-            # After the bot takes over again: the one-question CSAT survey (issue 8).
+            # After the bot takes over again: the one-question CSAT survey.
             seq = max(0, state.last_seq)
             survey = survey_directive(event.conversation_id, event.handoff_id, seq, now)
             outcome.directives.append(survey)
