@@ -1,0 +1,5 @@
+"""The bot's side of warmhandoff: `BotClient` publishes turns and receives directives."""
+
+from warmhandoff.agents.client import BotClient, BotClientError, InvalidTurnError
+
+__all__ = ["BotClient", "BotClientError", "InvalidTurnError"]

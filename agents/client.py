@@ -26,6 +26,12 @@ from its group's committed offsets. Processes sharing a `bot_id` share the parti
 sees only part of the directives: give every process its own `bot_id` unless conversations
 are assigned to processes by the same partitioning.
 
+No ordering traps: publishing a turn starts buffering that conversation's directives, so
+`next_directive` after `publish` sees them however late it is called; directives that arrive
+before any `directives()` stream is open wait for the first one (both bounded). Answers the
+customer gives to what a directive asked (a callback or ticket offer, the survey) go back with
+`answer_offer` and `answer_survey`.
+
 A directive that does not parse is logged (no customer text), counted in
 `stats.directives_invalid` and skipped; the iterator never ends because of one. Unknown
 fields are ignored, because the directive schema only ever grows (models.py).
@@ -36,15 +42,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 import weakref
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self
 
 import orjson
-import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import (
     ClusterAuthorizationFailedError,
@@ -53,14 +60,54 @@ from aiokafka.errors import (
 )
 from pydantic import ValidationError
 
-from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs, topics_for
+from warmhandoff.streams.config.connection import (
+    ConnectionSettings,
+    aiokafka_kwargs,
+    load_settings,
+    topics_for,
+)
 from warmhandoff.streams.contract.errors import WarmhandoffError
-from warmhandoff.streams.contract.models import Directive, Role, Turn
+from warmhandoff.streams.contract.models import (
+    Directive,
+    DirectiveType,
+    HandoffEvent,
+    HandoffEventType,
+    Role,
+    Turn,
+)
 from warmhandoff.streams.contract.topics import Topics
 
-log = structlog.get_logger(__name__)
+
+class _Log:
+    """Log lines through the standard library (`event key=value ...`), so the bot's own
+    logging set-up decides where they go; an unconfigured structlog would print to stdout."""
+
+    def __init__(self, name: str) -> None:
+        self._logger = logging.getLogger(name)
+
+    def _emit(self, level: int, event: str, fields: dict[str, Any]) -> None:
+        if self._logger.isEnabledFor(level):
+            shown = " ".join(f"{key}={value}" for key, value in fields.items())
+            self._logger.log(level, "%s %s", event, shown)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self._emit(logging.INFO, event, fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self._emit(logging.WARNING, event, fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self._emit(logging.ERROR, event, fields)
+
+
+log = _Log(__name__)
 
 OffsetReset = Literal["latest", "earliest"]
+OfferChoice = Literal["callback", "ticket", "keep_waiting"]
+
+#: Ids of the events a bot reports are derived from the directive they answer, so a retried
+#: answer is the same event (the pipeline deduplicates on `event_id`).
+ANSWER_NAMESPACE = uuid.UUID("0b6f8d8e-2f4e-5c1e-9a57-6b0f1f3f3c11")
 
 
 # mypy sees warmhandoff.* as Any while the editable install hides it (see pyproject), hence the
@@ -71,6 +118,10 @@ class BotClientError(WarmhandoffError):  # type: ignore[misc, unused-ignore]
     retriable = True
 
 
+class InvalidTurnError(WarmhandoffError):  # type: ignore[misc, unused-ignore]
+    """A turn or an event the bot asked to publish does not fit the contract."""
+
+
 @dataclass(slots=True)
 class ClientStats:
     """Counters a bot can export as metrics."""
@@ -79,6 +130,8 @@ class ClientStats:
     directives_received: int = 0  # parsed, for a watched conversation
     directives_invalid: int = 0  # did not parse: logged and skipped
     directives_dropped: int = 0  # a reader fell more than `queue_size` behind
+    conversations_forgotten: int = 0  # watched conversations dropped past `max_watched`
+    events_published: int = 0  # answers and other handoff events
 
 
 class _End:
@@ -120,7 +173,7 @@ class BotClient:
 
     def __init__(
         self,
-        settings: ConnectionSettings,
+        bootstrap: str | ConnectionSettings | None = None,
         *,
         topics: Topics | None = None,
         bot_id: str = "bot",
@@ -131,15 +184,29 @@ class BotClient:
         linger_ms: int = 5,
         timeout: float = 30.0,
         queue_size: int = 1000,
+        max_watched: int = 10_000,
     ) -> None:
+        """`bootstrap`: "host:port[,host:port]", full connection settings, or None for the
+        environment (WARMHANDOFF_BOOTSTRAP_SERVERS and the TLS/SASL settings beside it)."""
+        if isinstance(bootstrap, ConnectionSettings):
+            settings = bootstrap
+        elif bootstrap is None:
+            settings = load_settings(ConnectionSettings)
+        else:
+            settings = load_settings(ConnectionSettings, bootstrap_servers=bootstrap)
         self._settings = settings
         self._topics = topics or topics_for(settings)
         self.bot_id = bot_id
         self.group_id = f"{settings.app_id}-bot-{bot_id}"
         self._turns_topic = self._topics.name("conversation.turns")
         self._directives_topic = self._topics.name("bot.directives")
+        self._events_topic = self._topics.name("handoff.events")
         self._watch_all = conversations is None
-        self._watched: dict[str, asyncio.Queue[Directive | _End]] = {}
+        # Least recently used first, so a bot that never unwatches stays bounded.
+        self._watched: OrderedDict[str, asyncio.Queue[Directive | _End]] = OrderedDict()
+        self._max_watched = max_watched
+        # Directives received while no `directives()` stream is open, for the first one.
+        self._backlog: deque[Directive] = deque(maxlen=queue_size)
         self._auto_offset_reset = auto_offset_reset
         self._listen = listen
         # Tansu forms a group in about session_timeout/2; 6 s is real Kafka's minimum default.
@@ -161,6 +228,8 @@ class BotClient:
 
     async def start(self) -> None:
         """Connect the producer and, when listening, join the directives consumer group."""
+        if self._producer is not None:
+            return
         self._producer = await self._start_producer()
         if self._listen:
             try:
@@ -208,15 +277,25 @@ class BotClient:
 
     # --- turns ----------------------------------------------------------------------------
 
-    async def publish(self, turn: Turn) -> None:
-        """Publish one turn and wait until the broker has it."""
-        await self.publish_many((turn,))
+    async def publish(self, turn: Turn | Mapping[str, Any] | None = None, /, **fields: Any) -> Turn:
+        """Publish one turn and wait until the broker has it; the turn as published.
 
-    async def publish_many(self, turns: Iterable[Turn]) -> None:
+        The turn is a `Turn`, a dict of its fields, or keyword arguments (`conversation_id`,
+        `seq`, `role`, `text` and any optional field); `ts` defaults to now. From now on the
+        conversation's directives are buffered for `next_directive`.
+        """
+        (published,) = await self.publish_many([as_turn(turn, **fields)])
+        return published
+
+    async def publish_many(self, turns: Iterable[Turn | Mapping[str, Any]]) -> list[Turn]:
         """Publish turns in order (per conversation) as batches; wait until all are delivered."""
         producer = self._require_producer()
+        ready = [as_turn(turn) for turn in turns]
+        if self._listen:
+            for turn in ready:
+                self.watch(turn.conversation_id)
         futures = []
-        for turn in turns:
+        for turn in ready:
             futures.append(
                 await producer.send(
                     self._turns_topic,
@@ -225,7 +304,7 @@ class BotClient:
                 )
             )
         if not futures:
-            return
+            return ready
         try:
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
         except TimeoutError:
@@ -233,6 +312,68 @@ class BotClient:
                 f"turns not delivered to {self._turns_topic} within {self._timeout:.0f} s"
             ) from None
         self.stats.turns_published += len(futures)
+        return ready
+
+    # --- answers --------------------------------------------------------------------------
+
+    async def answer_offer(self, directive: Directive, choice: OfferChoice) -> HandoffEvent:
+        """The customer's answer to a callback or ticket offer (a `status` directive of the
+        router): `callback` or `ticket` leaves the queue, `keep_waiting` stays in line."""
+        if choice not in ("callback", "ticket", "keep_waiting"):
+            raise InvalidTurnError(f"choice must be callback, ticket or keep_waiting: {choice!r}")
+        return await self._answer(
+            directive, HandoffEventType.queued, f"offer:{choice}", reason=choice
+        )
+
+    async def answer_survey(self, directive: Directive, score: int) -> HandoffEvent:
+        """The customer's answer (1 to 5) to a `survey` directive."""
+        if directive.type is not DirectiveType.survey:
+            raise InvalidTurnError(f"not a survey directive: {directive.type.value}")
+        return await self._answer(directive, HandoffEventType.csat, "survey", csat=score)
+
+    async def report_event(
+        self, event: HandoffEvent | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> HandoffEvent:
+        """Publish any handoff event (`event_id` and `ts` default to new ones, `source` to
+        this bot) keyed by its conversation, and wait until the broker has it."""
+        data: dict[str, Any] = (
+            event.model_dump() if isinstance(event, HandoffEvent) else dict(event or {})
+        )
+        data.update(fields)
+        data.setdefault("event_id", str(uuid.uuid4()))
+        data.setdefault("ts", datetime.now(UTC))
+        data.setdefault("source", f"bot:{self.bot_id}")
+        try:
+            checked = HandoffEvent.model_validate(data)
+        except ValidationError as exc:
+            raise InvalidTurnError(f"not a handoff event: {_describe(exc)}") from None
+        producer = self._require_producer()
+        ack = await producer.send(
+            self._events_topic,
+            key=checked.conversation_id.encode(),
+            value=checked.model_dump_json(exclude_none=True).encode(),
+        )
+        try:
+            await asyncio.wait_for(ack, self._timeout)
+        except TimeoutError:
+            raise BotClientError(
+                f"event not delivered to {self._events_topic} within {self._timeout:.0f} s"
+            ) from None
+        self.stats.events_published += 1
+        return checked
+
+    async def _answer(
+        self, directive: Directive, kind: HandoffEventType, what: str, **fields: Any
+    ) -> HandoffEvent:
+        if directive.handoff_id is None:
+            raise InvalidTurnError(f"the {directive.type.value} directive names no handoff")
+        return await self.report_event(
+            event_id=str(uuid.uuid5(ANSWER_NAMESPACE, f"{directive.directive_id}/{what}")),
+            handoff_id=directive.handoff_id,
+            conversation_id=directive.conversation_id,
+            type=kind,
+            **fields,
+        )
 
     # --- directives -----------------------------------------------------------------------
 
@@ -243,8 +384,13 @@ class BotClient:
 
     def watch(self, conversation_id: str) -> None:
         """Receive directives for `conversation_id` (and buffer them for `next_directive`)."""
-        if conversation_id not in self._watched:
-            self._watched[conversation_id] = asyncio.Queue(self._queue_size)
+        if conversation_id in self._watched:
+            self._watched.move_to_end(conversation_id)
+            return
+        self._watched[conversation_id] = asyncio.Queue(self._queue_size)
+        while len(self._watched) > self._max_watched:
+            self._watched.popitem(last=False)
+            self.stats.conversations_forgotten += 1
 
     def unwatch(self, conversation_id: str) -> None:
         """Stop buffering directives for `conversation_id` (and, unless watching all, receiving)."""
@@ -253,10 +399,12 @@ class BotClient:
     def directives(self) -> DirectiveStream:
         """Every directive for watched conversations (all of them in watch-all mode), in order.
 
-        The stream registers when this is called, so create it before publishing the turns
-        whose directives it should see. Each stream sees every directive.
+        Each stream sees every directive from when it is opened; the first one opened also gets
+        the directives that arrived while none was open.
         """
         stream = DirectiveStream(self, self._queue_size)
+        while self._backlog:
+            stream._queue.put_nowait(self._backlog.popleft())
         if self._pump is None or self._pump.done():
             stream._queue.put_nowait(_END)
         else:
@@ -293,7 +441,7 @@ class BotClient:
             # Tansu (the embedded broker) answers InitProducerId with an unknown error, and
             # some clusters deny idempotent writes; retries may then duplicate a turn, which
             # the pipeline skips by `seq`.
-            log.warning("bot_client.not_idempotent", reason=type(exc).__name__)
+            log.info("bot_client.not_idempotent", reason=type(exc).__name__)
             producer = await self._new_producer(idempotent=False)
         return producer
 
@@ -366,7 +514,10 @@ class BotClient:
         queue = self._watched.get(directive.conversation_id)
         if queue is not None:
             self._offer(queue, directive)
-        for stream in list(self._streams):
+        streams = list(self._streams)
+        if not streams:
+            self._backlog.append(directive)  # for the first stream; bounded, oldest dropped
+        for stream in streams:
             self._offer(stream._queue, directive)
 
     def _parse(self, value: bytes | None, partition: int, offset: int) -> Directive | None:
@@ -419,6 +570,28 @@ class BotClient:
         if self._producer is None:
             raise BotClientError("the bot client is not started")
         return self._producer
+
+
+def as_turn(turn: Turn | Mapping[str, Any] | None = None, /, **fields: Any) -> Turn:
+    """A `Turn` from a turn, a dict of its fields and/or keyword arguments; `ts` defaults to
+    now. InvalidTurnError, in one line naming the fields, when it does not fit the contract."""
+    if isinstance(turn, Turn) and not fields:
+        return turn
+    data: dict[str, Any] = turn.model_dump() if isinstance(turn, Turn) else dict(turn or {})
+    data.update(fields)
+    data.setdefault("ts", datetime.now(UTC))
+    try:
+        return Turn.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidTurnError(f"not a turn: {_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """Field paths and error types, never the values (they may hold customer text)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}"
+        for err in exc.errors(include_input=False, include_url=False)[:5]
+    )
 
 
 def turn(

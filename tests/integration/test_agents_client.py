@@ -11,7 +11,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from warmhandoff.agents.client import BotClient
+from warmhandoff.agents.client import BotClient, InvalidTurnError
 from warmhandoff.agents.scenarios import generate
 from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs, topics_for
 from warmhandoff.streams.contract.models import Directive, DirectiveType, Turn
@@ -162,3 +162,69 @@ async def test_latest_sees_what_comes_after_start_in_watch_all_mode(
         got: Directive = await asyncio.wait_for(anext(stream), 30)
         assert (got.conversation_id, got.type) == ("c-new", DirectiveType.clarify)
         await stream.aclose()
+
+
+async def until(condition: object, within: float = 30.0) -> None:
+    """Wait until `condition()` holds, checking as the event loop turns; fail after `within`."""
+    assert callable(condition)
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_no_ordering_trap_between_publish_and_reading_directives(
+    deployment: tuple[ConnectionSettings, Topics], producer: AIOKafkaProducer, topic_prefix: str
+) -> None:
+    settings, topics = deployment
+    name = topics.name("bot.directives")
+    async with BotClient(settings, topics=topics, bot_id=bot_id(topic_prefix)) as client:
+        # A turn given as keyword arguments, another as a dict; `ts` defaults to now.
+        first = await client.publish(conversation_id="c-9", seq=1, role="customer", text="hi")
+        await client.publish({"conversation_id": "c-9", "seq": 2, "role": "bot", "text": "hello"})
+        assert first.ts.tzinfo is not None and client.stats.turns_published == 2
+
+        # The directive arrives before anyone reads: neither reader misses it.
+        await producer.send_and_wait(name, directive_json("c-9", 2, "gather"), key=b"c-9")
+        await until(lambda: client.stats.directives_received == 1)
+        assert (await client.next_directive("c-9", timeout=5)).type == DirectiveType.gather
+        stream = client.directives()
+        assert (await asyncio.wait_for(anext(stream), 5)).conversation_id == "c-9"
+
+
+async def test_answers_to_an_offer_and_a_survey_go_to_handoff_events(
+    deployment: tuple[ConnectionSettings, Topics],
+) -> None:
+    settings, topics = deployment
+    offer = Directive.model_validate_json(directive_json("c-5", 0, handoff_id="h-5"))
+    survey = Directive.model_validate_json(directive_json("c-5", 4, "survey", handoff_id="h-5"))
+    async with BotClient(settings, topics=topics, listen=False) as client:
+        callback = await client.answer_offer(offer, "callback")
+        again = await client.answer_offer(offer, "callback")  # a retry is the same event
+        rating = await client.answer_survey(survey, 4)
+        with pytest.raises(InvalidTurnError):
+            await client.answer_survey(survey, 9)
+        with pytest.raises(InvalidTurnError):
+            await client.answer_survey(offer, 4)  # not a survey directive
+    assert callback.event_id == again.event_id
+    assert (callback.type, callback.reason, callback.handoff_id) == ("queued", "callback", "h-5")
+    assert (rating.type, rating.csat, rating.source) == ("csat", 4, "bot:bot")
+
+    consumer = AIOKafkaConsumer(
+        topics.name("handoff.events"),
+        **aiokafka_kwargs(settings),
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    received: list[tuple[bytes, dict[str, object]]] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(received) < 3 and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                received.extend((r.key, orjson.loads(r.value)) for r in records)
+    finally:
+        await consumer.stop()
+    assert [key for key, _ in received] == [b"c-5"] * 3
+    assert [e["type"] for _, e in received] == ["queued", "queued", "csat"]
