@@ -1,11 +1,42 @@
-"""Faust's Kafka transport with the consumer's fetch wait made a setting.
+"""Faust's Kafka transport with the consumer's fetch wait made a setting and three consumer
+bugs fixed (described on `Consumer`).
 
 Faust 0.15 hard-codes `fetch_max_wait_ms=1500` for its worker consumer. Real Kafka answers a
 waiting fetch as soon as a record arrives, so the figure only bounds idle polling there; the
 embedded broker (Tansu) holds the fetch for the whole wait even when records arrive, which
 measured here as ~370 ms median delivery latency at 1500 ms, ~27 ms at 100 ms and ~3 ms at
 10 ms (one record every 130 ms, one partition). The worker registers this transport under the
-`whkafka://` scheme and sets the wait from `Settings.fetch_max_wait_ms`.
+`whkafka://` scheme and sets the wait from `WorkerSettings.fetch_max_wait_ms`.
+
+Written against faust-streaming 0.15.3 and aiokafka 0.14 (pyproject pins both to those minor
+versions). What each override of a private name fixes, and the test that fails if an upgrade
+changes the name or its behaviour (tests/unit/test_transport.py unless named otherwise;
+`test_the_private_names_this_transport_overrides_still_exist` checks every name and
+signature below at once):
+
+- the fetch wait: `_create_worker_consumer` (Faust's consumer thread) and aiokafka's
+  `_fetch_max_wait_ms`; `_new_consumer_thread` makes Faust use that thread. Noticed by
+  `test_the_worker_consumer_uses_the_configured_fetch_wait` and
+  `test_the_created_aiokafka_consumer_waits_that_long`.
+- records read before the seek: `on_partitions_assigned`, `resume_partitions`,
+  `perform_seek`. Noticed by `test_a_stream_partition_is_not_fetched_before_its_seek` and
+  `test_records_fetched_between_an_assignment_and_its_seek_are_not_delivered`.
+- a fetch that spanned a seek: `_wait_next_records`. Noticed by
+  `test_a_fetch_that_spanned_a_seek_is_fetched_again_not_delivered` and
+  `test_a_batch_iterated_across_a_seek_is_held_to_the_seeks_offsets`.
+- offset order from the seek: `getmany`, `seek_wait` (the thread's), `_read_offset`.
+  Noticed by `test_an_input_partition_is_delivered_only_in_offset_order`.
+- a refused commit retried: `_commit_offsets`, `_committed_offset`, `_acked`, `_acked_index`,
+  `ack_lock`. Noticed by `test_a_commit_the_broker_refused_is_retried`.
+- a partition nobody committed: `perform_seek`, `earliest_offsets`, `_read_offset`. Noticed
+  by `test_a_partition_with_no_committed_offset_is_read_from_its_earliest`.
+- gaps on input topics counted: `_add_gap`, `_is_changelog_tp`. Noticed by
+  `test_the_counters_alerts_watch_exist_at_zero_once_a_worker_is_built`.
+- registration and log names: `TRANSPORTS.aliases`, `faust_aiokafka.logger`. Noticed by
+  every stage test that builds a worker.
+
+End to end, the fault suite (tests/faults: workers rotated, killed with kill -9, joining
+mid-stream) counts lost and duplicated handoffs; it is what found these bugs.
 """
 
 from __future__ import annotations

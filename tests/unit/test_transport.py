@@ -304,3 +304,44 @@ async def test_records_fetched_between_an_assignment_and_its_seek_are_not_delive
     await consumer.perform_seek()
     after = [(tp, m.offset) async for tp, m in consumer.getmany(1.0)]
     assert after == [(changelog, 8), (turns, 23), (turns, 24)]
+
+
+# Every private name streams/runtime/transport.py overrides or reads, with the parameters it
+# relies on: a Faust or aiokafka upgrade that renames one or changes its signature fails here
+# first, naming the override to re-check, before any behaviour test fails obscurely.
+OVERRIDDEN = {
+    "AIOKafkaConsumerThread._create_worker_consumer": ["self", "transport"],
+    "AIOKafkaConsumerThread.seek_wait": ["self", "partitions"],
+    "Consumer._new_consumer_thread": ["self"],
+    "Consumer.on_partitions_assigned": ["self", "assigned", "generation_id"],
+    "Consumer.resume_partitions": ["self", "tps"],
+    "Consumer.perform_seek": ["self"],
+    "Consumer._wait_next_records": ["self", "timeout"],
+    "Consumer.getmany": ["self", "timeout"],
+    "Consumer._add_gap": ["self", "tp", "offset_from", "offset_to"],
+    "Consumer._commit_offsets": ["self", "offsets", "start_new_transaction"],
+    "Consumer.earliest_offsets": ["self", "partitions"],
+    "Consumer._is_changelog_tp": ["self", "tp"],
+}
+
+
+def test_the_private_names_this_transport_overrides_still_exist() -> None:
+    import inspect
+
+    import aiokafka
+    from faust.transport import consumer as faust_consumer
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+    from faust.types import tuples
+
+    for dotted, parameters in OVERRIDDEN.items():
+        owner, name = dotted.split(".")
+        method = getattr(getattr(faust_aiokafka, owner), name, None)
+        assert method is not None, f"Faust no longer has {dotted}: re-check transport.py"
+        found = list(inspect.signature(method).parameters)
+        assert found == parameters, f"{dotted} is now {found}: re-check transport.py"
+    # Attributes the overrides read and write, and aiokafka's fetch-wait attribute.
+    source = inspect.getsource(faust_consumer.Consumer)
+    for attribute in ("_read_offset", "_committed_offset", "_acked_index", "_acked"):
+        assert f"self.{attribute}" in source, f"Faust's Consumer lost {attribute}"
+    assert hasattr(tuples, "ack_lock")
+    assert "self._fetch_max_wait_ms" in inspect.getsource(aiokafka.AIOKafkaConsumer.__init__)
