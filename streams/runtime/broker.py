@@ -19,6 +19,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -40,9 +41,18 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
 
-#: The cluster id the embedded broker runs with; Tansu's own default is the other one.
-EMBEDDED_CLUSTER_ID = "warmhandoff-embedded"
-EMBEDDED_CLUSTER_IDS = frozenset({EMBEDDED_CLUSTER_ID, "tansu_cluster"})
+#: The embedded broker's cluster ids start with this, and end with a part new at every start:
+#: it keeps nothing between restarts, so each start is a new cluster (runtime/state_owner.py).
+EMBEDDED_CLUSTER_PREFIX = "warmhandoff-embedded"
+#: Tansu's own default, when it is started by hand.
+TANSU_DEFAULT_CLUSTER_ID = "tansu_cluster"
+
+
+def is_embedded(cluster: str | None) -> bool:
+    """True for the cluster id of an embedded (memory-only) broker."""
+    return cluster is not None and (
+        cluster.startswith(EMBEDDED_CLUSTER_PREFIX) or cluster == TANSU_DEFAULT_CLUSTER_ID
+    )
 
 
 async def cluster_id(settings: ServiceSettings) -> str | None:
@@ -218,7 +228,7 @@ class EmbeddedBroker:
                 "--storage-engine",
                 "memory://tansu/",
                 "--cluster-id",
-                EMBEDDED_CLUSTER_ID,
+                f"{EMBEDDED_CLUSTER_PREFIX}-{uuid.uuid4().hex[:12]}",
             ],
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,

@@ -16,8 +16,9 @@ import structlog
 
 from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.policy.loader import load_policy
-from warmhandoff.streams.runtime.broker import EMBEDDED_CLUSTER_IDS, cluster_id
+from warmhandoff.streams.runtime.broker import cluster_id, is_embedded
 from warmhandoff.streams.runtime.intake import Credentials, Intake, RateLimiter
+from warmhandoff.streams.runtime.state_owner import claim_state
 from warmhandoff.streams.services.startup import begin, new_event_loop, require_topics, start_ops
 
 if TYPE_CHECKING:
@@ -49,9 +50,12 @@ def run_worker(settings: WorkerSettings) -> int:
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(require_topics(topics, settings))
+    cluster = loop.run_until_complete(cluster_id(settings))
+    embedded = is_embedded(cluster)
+    if settings.store.startswith("rocksdb"):
+        claim_state(settings.data_dir, cluster, embedded=embedded)
     check = settings.recovery_consistency_check
     if check == "auto":
-        embedded = loop.run_until_complete(cluster_id(settings)) in EMBEDDED_CLUSTER_IDS
         check = "off" if embedded else "on"
     pipeline = Pipeline(settings, topics, policy, consistency_check=check == "on")
     log.info(
