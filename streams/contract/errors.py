@@ -40,5 +40,12 @@ class UnknownTopicError(WarmhandoffError, KeyError):
     """Code asked for a logical topic that topics.yaml does not declare."""
 
 
+class MissingExtraError(WarmhandoffError):
+    """A command needs an optional part of the install (a pip extra) that is not installed."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what} needs the {extra} extra: pip install 'warmhandoff[{extra}]'")
+
+
 class DatasetError(WarmhandoffError):
     """A labelled data set for `warmhandoff eval` is missing or malformed."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from warmhandoff.streams.contract.errors import MissingExtraError
 from warmhandoff.streams.learning.scorer import SNAPSHOT_FORMAT, LinearScorer, parse_snapshot
 
 LEARNING_RATE = 0.02
@@ -25,7 +26,10 @@ class LearnedModel:
     """Score and learn one turn's features at a time; snapshot to JSON and back."""
 
     def __init__(self, *, learning_rate: float = LEARNING_RATE, l2: float = L2) -> None:
-        from river import compose, linear_model, optim, preprocessing
+        try:
+            from river import compose, linear_model, optim, preprocessing
+        except ImportError:
+            raise MissingExtraError("the learned trigger's online model", "learner") from None
 
         self._scaler = preprocessing.StandardScaler()
         self._logreg = linear_model.LogisticRegression(optimizer=optim.SGD(learning_rate), l2=l2)

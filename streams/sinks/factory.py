@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from warmhandoff.streams.config.sink import SinkSettings
+from warmhandoff.streams.contract.errors import MissingExtraError
 from warmhandoff.streams.sinks.base import KINDS, Sink
 from warmhandoff.streams.sinks.exceptions import SinkConfigError
 from warmhandoff.streams.sinks.jsonl import FileSink
-from warmhandoff.streams.sinks.salesforce import SalesforceConfig, SalesforceSink
 from warmhandoff.streams.sinks.salesforce_case import CaseMapping
+from warmhandoff.streams.sinks.salesforce_config import SalesforceConfig
 from warmhandoff.streams.sinks.webhook import WebhookSink
 
 
@@ -31,7 +32,12 @@ def build_sink(kind: str, settings: SinkSettings) -> Sink:
             raise SinkConfigError("the file sink needs --path or WARMHANDOFF_SINK_FILE_PATH")
         return FileSink(settings.sink_file_path)
     if kind == "salesforce":
-        return SalesforceSink(salesforce_config(settings))
+        config = salesforce_config(settings)
+        try:
+            from warmhandoff.streams.sinks.salesforce import SalesforceSink
+        except ImportError:
+            raise MissingExtraError("the Salesforce sink", "salesforce") from None
+        return SalesforceSink(config)
     raise SinkConfigError(f"unknown sink kind {kind!r}: use one of {', '.join(KINDS)}")
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
@@ -37,36 +36,16 @@ from warmhandoff.streams.sinks.exceptions import (
     TransientDeliveryError,
 )
 from warmhandoff.streams.sinks.salesforce_case import (
-    CaseMapping,
     case_comment,
     case_fields,
     comment_marker,
 )
+from warmhandoff.streams.sinks.salesforce_config import SalesforceConfig
 
 log = structlog.get_logger(__name__)
 
 #: Error codes Salesforce documents as worth retrying, whatever the HTTP status.
 TRANSIENT_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
-
-
-@dataclass(frozen=True)
-class SalesforceConfig:
-    """Where and as whom the sink writes (secrets are plain here: never log this object)."""
-
-    login_url: str
-    client_id: str
-    client_secret: str
-    username: str | None = None
-    password: str | None = None
-    security_token: str = ""
-    api_version: str = "62.0"
-    external_id_field: str = "Warmhandoff_Handoff_Id__c"
-    mapping: CaseMapping = field(default_factory=CaseMapping)
-    timeout_seconds: float = 10.0
-    ca_file: Path | None = None
-
-    def __repr__(self) -> str:
-        return f"SalesforceConfig(login_url={self.login_url!r}, client_id=***, ...)"
 
 
 class _TimeoutSession(requests.Session):

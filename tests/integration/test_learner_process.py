@@ -14,8 +14,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from warmhandoff.agents.scenarios import generate
-from warmhandoff.streams.config.connection import aiokafka_kwargs
+from warmhandoff.streams.config.connection import aiokafka_kwargs, derive
 from warmhandoff.streams.config.learner import LearnerSettings
+from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.contract.models import Action, Decision, HandoffEvent, HandoffEventType
 from warmhandoff.streams.contract.topics import Topics, load_topics
 from warmhandoff.streams.core.codec import encode
@@ -120,7 +121,7 @@ async def test_learner_labels_learns_publishes_and_restores(
     from warmhandoff.streams.services.worker.app import Pipeline
 
     assert learned >= MIN_EXAMPLES
-    worker = Pipeline(settings.model_copy(update={"store": "memory://"}), topics, policy)
+    worker = Pipeline(derive(WorkerSettings, settings, store="memory://"), topics, policy)
     assert worker.learned is None
     await worker._refresh_learned()
     assert worker.learned is not None and worker.learned.examples == learned

@@ -38,3 +38,20 @@ def test_the_console_script_is_installed(tmp_path: Path) -> None:
     assert done.returncode == 0
     for command in ("demo", "broker", "topics", "worker", "replay", "policy", "simulate"):
         assert command in done.stdout
+
+
+def test_version_license_and_type_information_are_installed(tmp_path: Path) -> None:
+    script = shutil.which("warmhandoff") or str(Path(sys.executable).with_name("warmhandoff"))
+    done = subprocess.run(
+        [script, "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.startswith("warmhandoff 0.")
+    probe = (
+        "import importlib.metadata as m, importlib.util as u, pathlib\n"
+        "print(m.metadata('warmhandoff')['License-Expression'])\n"
+        "for name in ('warmhandoff.streams', 'warmhandoff.agents'):\n"
+        "    print((pathlib.Path(u.find_spec(name).origin).parent / 'py.typed').exists())\n"
+    )
+    found = installed_python(probe, tmp_path)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == ["Apache-2.0", "True", "True"]
