@@ -60,6 +60,13 @@ class ConnectionSettings(BaseSettings):
         max_length=100,
         description="prepended to every topic name and the app id (tenants, tests)",
     )
+    topic_replication_factor: int | None = Field(
+        None,
+        ge=1,
+        le=32,
+        description="replication factor of every topic, instead of topics.yaml's (production: "
+        "3); every process checks the topics against it, so set it for all of them",
+    )
     app_id: str = Field(
         default="warmhandoff",
         pattern=r"^[A-Za-z0-9._-]+$",
@@ -118,7 +125,12 @@ def derive(kind: type[S], base: ConnectionSettings, **overrides: Any) -> S:
 
 def topics_for(settings: ConnectionSettings) -> Topics:
     """The topics file, prefix and app id the settings name."""
-    return load_topics(settings.topics_file, prefix=settings.topic_prefix, app_id=settings.app_id)
+    return load_topics(
+        settings.topics_file,
+        prefix=settings.topic_prefix,
+        app_id=settings.app_id,
+        replication_factor=settings.topic_replication_factor,
+    )
 
 
 def bootstrap_hosts(bootstrap: str) -> list[tuple[str, int]]:

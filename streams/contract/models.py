@@ -3,7 +3,7 @@
 Every model carries `schema_version`. Inputs the project owns (turn events, handoff events,
 agent presence) forbid unknown fields so a typo is a dead letter with a reason, not a
 silently ignored field; bots put their own data under `metadata`. Changes to published
-models are additive only: new optional fields, never a renamed or retyped one (README,
+models are additive only: new optional fields, never a renamed or retyped one (docs/operations.md,
 "Schema evolution").
 """
 

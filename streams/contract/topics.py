@@ -200,9 +200,16 @@ class Topics:
 
 
 def load_topics(
-    path: Path | None = None, *, prefix: str = "", app_id: str = "warmhandoff"
+    path: Path | None = None,
+    *,
+    prefix: str = "",
+    app_id: str = "warmhandoff",
+    replication_factor: int | None = None,
 ) -> Topics:
-    """Load and validate topics.yaml (the packaged one by default); ConfigError names the file."""
+    """Load and validate topics.yaml (the packaged one by default); ConfigError names the file.
+
+    `replication_factor` replaces every topic's (a production cluster's 3 without editing the
+    file)."""
     source = path or PACKAGED_TOPICS_FILE
     try:
         data = yaml.safe_load(source.read_text(encoding="utf-8"))
@@ -224,7 +231,10 @@ def load_topics(
                 f"{source}: topics.{key}.name: {real!r} is not a legal Kafka topic name "
                 "(check the topic prefix and app id)"
             )
-        specs[key] = spec.model_copy(update={"name": real})
+        update: dict[str, object] = {"name": real}
+        if replication_factor is not None:
+            update["replication_factor"] = replication_factor
+        specs[key] = spec.model_copy(update=update)
     return Topics(specs, source=source, prefix=prefix, app_id=app_id)
 
 

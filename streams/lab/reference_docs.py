@@ -1,9 +1,14 @@
-"""Regenerate the generated tables of a document.
+"""Regenerate the generated tables of the user docs: the settings table in
+docs/configuration.md and the metrics table in docs/operations.md.
 
-`python -m warmhandoff.streams.lab.reference_docs [FILE]`.
+Run from the repository root:
 
-The configuration reference comes from the settings model and the metrics table from the
-metrics registry, so neither can drift from the code (a test compares them).
+    python -m warmhandoff.streams.lab.reference_docs            # both files
+    python -m warmhandoff.streams.lab.reference_docs FILE ...   # only these files
+
+The settings table comes from the settings models and the metrics table from the metrics
+registry, so neither can drift from the code; each sits between `<!-- NAME:begin ... -->` and
+`<!-- NAME:end -->` markers, and tests/unit/test_docs.py fails when one is stale.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from warmhandoff.streams.config.reference import reference_table as settings_tab
 from warmhandoff.streams.runtime.metrics import reference_table as metrics_table
 
 SECTIONS = {"settings": settings_table, "metrics": metrics_table}
+#: The files that hold the generated tables, relative to the repository root.
+DOCS = (Path("docs/configuration.md"), Path("docs/operations.md"))
 
 
 def render(text: str) -> str:
-    """The README text with every generated section replaced by its current table."""
+    """The text with every generated section replaced by its current table."""
     for name, table in SECTIONS.items():
-        pattern = re.compile(rf"(<!-- {name}:begin[^>]*-->\n).*?(\n<!-- {name}:end -->)", re.S)
-        text = pattern.sub(_replacer(table()), text)
+        pattern = re.compile(rf"(<!-- {name}:begin[^>]*-->\n).*?(<!-- {name}:end -->)", re.S)
+        text = pattern.sub(_replacer(table() + "\n"), text)
     return text
 
 
@@ -36,6 +43,11 @@ def _replacer(body: str) -> Callable[[re.Match[str]], str]:
     return replace
 
 
+def main(paths: list[Path]) -> None:
+    """Rewrite each file's generated sections in place."""
+    for path in paths:
+        path.write_text(render(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 if __name__ == "__main__":  # pragma: no cover
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("README.md")
-    path.write_text(render(path.read_text(encoding="utf-8")), encoding="utf-8")
+    main([Path(arg) for arg in sys.argv[1:]] or list(DOCS))

@@ -228,7 +228,7 @@ def observe_lag(lag_by_topic: dict[str, int]) -> None:
 
 
 def reference_table() -> str:
-    """The metrics reference (README, "Operations") rendered from the catalogue."""
+    """The metrics reference (docs/operations.md, "Metrics") rendered from the catalogue."""
     rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
     catalogue: list[MetricWrapperBase] = [
         value for value in globals().values() if isinstance(value, MetricWrapperBase)

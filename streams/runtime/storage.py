@@ -7,11 +7,11 @@ eight partitions. `ROCKSDB_OPTIONS` bounds each store's files and buffers.
 A worker opens one store per table partition (two tables, eight partitions each), and bounds per
 store still add up: sixteen 32 MiB block caches and two 16 MiB write buffers each, about 1 GiB,
 filling slowly as conversations arrive, which is RSS growth a soak sees. So the worker's stores
-share one memory budget instead (`Settings.state_memory_mb`): one LRU block cache for all of
+share one memory budget instead (`WorkerSettings.state_memory_mb`): one LRU block cache for all of
 them, and one write buffer manager that charges every memtable to that cache and makes RocksDB
 flush once the memtables pass half the budget. RocksDB then keeps on disk what does not fit.
-`warmhandoff bench --state-store 1000000` measures it over a worker's sixteen stores (README,
-"Performance").
+`warmhandoff bench --state-store 1000000` measures it over a worker's sixteen stores (figures in
+docs/benchmarks.md).
 """
 
 from __future__ import annotations

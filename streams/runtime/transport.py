@@ -70,7 +70,7 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class Consumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer using `ConsumerThread`, with three consumer bugs fixed.
 
-    All three were found by the fault suite (tests/faults; README, "Faults").
+    All three were found by the fault suite (tests/faults; docs/benchmarks.md, "Faults").
 
     **Records read before the seek (lost turns).** After a rebalance Faust's recovery resumes
     the stream partitions and only then seeks them to their committed offsets, with the

@@ -473,7 +473,7 @@ async def settle(
 
 def acting_turns(turns: list[Turn], policy: Any) -> set[tuple[str, int]]:
     """The turns whose decision acts (anything but `none`), by the pipeline's pure functions:
-    their records must survive even a kill -9 (README, Reliability)."""
+    their records must survive even a kill -9 (docs/operations.md, Reliability)."""
     states: dict[str, Any] = {}
     acting: set[tuple[str, int]] = set()
     for turn in turns:

@@ -165,7 +165,7 @@ async def test_b_burst_of_ten_times_the_rate_drains_with_bounded_memory(
         verdict.assert_ok(dep.logs())
         assert worker.alive(), dep.logs()
         assert burst >= SCALE.rate * SCALE.burst_seconds * 5  # the burst really was one
-        # Bounded: what the worker holds does not grow with the backlog (measured: see README).
+        # Bounded: what the worker holds does not grow with the backlog (measured: see docs/benchmarks.md).
         assert max(samples) - baseline < 250, samples
     finally:
         await asyncio.to_thread(stop_sink, sink)

@@ -34,7 +34,7 @@ pytestmark = [
 READY_S = 90  # a worker joins the group and recovers its tables within this
 
 # (a) was xfail(strict=False) while 1 run in 7 left 6 turns undecided; none has since the
-# worker stopped delivering records fetched between an assignment and its seek (README, Faults).
+# worker stopped delivering records fetched between an assignment and its seek (docs/benchmarks.md, Faults).
 
 
 def pool(seed: int, seconds: float) -> list[Turn]:

@@ -2,7 +2,7 @@
 
 The embedded broker cannot terminate TLS itself (Tansu 0.6 refuses `--cert` together with
 `--key`, and with `--authentication` it accepts SCRAM only for users that can be created
-through an already authenticated connection; README, "Security"). So a Tansu broker that
+through an already authenticated connection; docs/security.md). So a Tansu broker that
 advertises a TLS port runs behind a TLS-terminating asyncio proxy with a throwaway CA
 (trustme). A producer and a consumer built from `aiokafka_kwargs(ConnectionSettings(security_protocol=
 "SSL", ssl_cafile=...))` round-trip a record through it, and so does the producer of a Faust

@@ -3,7 +3,7 @@
 The shipped model is trained on TweetEval sentiment (validation), so its figures there are
 measured by 5-fold cross-validation through the training script (each fold scored by a model
 that never saw it), never by the shipped model itself. Floors sit a little below the measured
-figures (README and the model file's `evaluation` hold them); `pytest -s` prints them.
+figures (docs/detection.md and the model file's `evaluation` hold them); `pytest -s` prints them.
 
 Data and licences: TweetEval (Barbieri et al. 2020; no restriction on the collection,
 source-task and Twitter terms apply), VADER ground truth (MIT, C.J. Hutto), CLINC150

@@ -44,7 +44,7 @@ def test_same_seed_same_report_and_another_seed_another(policy: Policy) -> None:
 
 
 def test_the_learned_trigger_beats_the_static_rules_by_the_last_third(policy: Policy) -> None:
-    # Held on seeds 1, 2, 3, 4, 5, 7, 11 and 42 (README, "Learning from outcomes"): AUC margin
+    # Held on seeds 1, 2, 3, 4, 5, 7, 11 and 42 (docs/learning.md): AUC margin
     # 0.07-0.12 and recall up on all eight; precision rose on seven of them, so only the
     # default seed's precision is asserted here.
     report = run_learning_simulation(policy, LearningSimConfig())

@@ -3,7 +3,7 @@ redactor.
 
 The floors below are what the redactor meets today on this corpus (a regression guard, not
 a target): national-format phone numbers of another country than the bot's locale are not
-redacted yet and have no floor (README, "Privacy").
+redacted yet and have no floor (docs/privacy.md).
 """
 
 from __future__ import annotations

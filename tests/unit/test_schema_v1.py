@@ -2,7 +2,7 @@
 
 tests/fixtures/*_v1.jsonl are events as a v1 producer wrote them (with and without
 `schema_version`, with every optional part and with none). They are never regenerated: if a
-change to streams/contract/models.py breaks one, the change is not additive (README, "Schema
+change to streams/contract/models.py breaks one, the change is not additive (docs/operations.md, "Schema
 evolution") and needs a new `schema_version` instead.
 """
 

@@ -150,7 +150,7 @@ async def test_two_concurrent_deliveries_of_one_handoff_make_one_case(
     assert sorted(r.created for r in results if r.created is not None) == [False, True]
     assert len({r.reference for r in results}) == 1
     # The comment check and write are two calls, so two deliveries racing may both write it
-    # (README, "Sinks"); the Case, keyed by the handoff id, is never doubled.
+    # (docs/crm-integration.md); the Case, keyed by the handoff id, is never doubled.
     (case,) = mock.cases.values()
     assert 1 <= len(mock.comments_of(case["Id"])) <= 2
     for s in sinks:

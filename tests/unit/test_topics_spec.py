@@ -280,3 +280,18 @@ def test_report_ok_and_one_line() -> None:
     assert one_line(missing) == (
         "5 topic(s) missing (t0, t1, t2 and 2 more): run `warmhandoff topics apply`"
     )
+
+
+def test_one_setting_replicates_every_topic_without_editing_the_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from warmhandoff.streams.config.connection import ConnectionSettings, topics_for
+
+    assert {spec.replication_factor for spec in load_topics()} == {1}
+    monkeypatch.setenv("WARMHANDOFF_TOPIC_REPLICATION_FACTOR", "3")
+    topics = topics_for(ConnectionSettings())
+    assert {spec.replication_factor for spec in topics} == {3}
+    assert (
+        topics.spec("conversation.turns").partitions
+        == load_topics().spec("conversation.turns").partitions
+    )

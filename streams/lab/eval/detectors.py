@@ -4,7 +4,7 @@ The detectors run exactly as the pipeline calls them (`detect.human_request.is_h
 `detect.risk.risk_families`, `detect.sentiment.sentiment`, `detect.language.detect_language`),
 and the false-escalation and speed figures run `pipeline.process_turn` itself with a policy.
 
-Label-to-signal mapping (the constants below; README "Detection quality" repeats it):
+Label-to-signal mapping (the constants below; docs/detection.md repeats it):
 - human request: NLU++ intent `handoff` (an explicit request for a person or department);
 - risk: `BANKING77_RISK` and `CLINC150_RISK` give the family of each risky label; every other
   label is a plain information request, except the `*_ADJACENT` labels: requests that touch

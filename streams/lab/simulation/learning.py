@@ -70,7 +70,7 @@ _Row = tuple[bool, float, float, bool, bool]  # truth, learned, static, static/l
 
 @dataclass(frozen=True, slots=True)
 class LearningSimConfig:
-    """The knobs of the simulation (README, "Learning from outcomes")."""
+    """The knobs of the simulation (docs/learning.md, "Proof in simulation")."""
 
     conversations: int = 3000
     seed: int = 7
