@@ -1,330 +1,266 @@
 """`warmhandoff demo`: the whole pipeline on a fresh machine, in about a minute.
 
 Starts the embedded broker (unless WARMHANDOFF_BOOTSTRAP_SERVERS is set), applies topics.yaml
-under a fresh prefix, runs one worker process, drives simulated bots (mostly ordinary
-conversations the bot handles alone, some for every trigger family), shows live progress, then
-prints a summary: escalations by trigger and by queue, one sample handoff with its bundle, and
-decision latency from turn produced to handoff produced. It also runs the live router
-(`warmhandoff router`) and a simulated contact centre (streams/lab/demo/desk.py) whose agents the
-router routes handoffs to: delivered → offered by the router → accepted → resolved (or handed
-back) on `handoff.events`, so the summary shows customers told their place in line and wait,
-and the bot paused and resumed.
+under a fresh prefix, runs one worker and the live router (`warmhandoff router`) as child
+processes, and drives simulated bots (mostly ordinary conversations the bot handles alone,
+some for every trigger family) and a simulated contact centre (desk.py) whose agents the router
+routes handoffs to: delivered → offered by the router → accepted → resolved (or handed back)
+on `handoff.events`, the bots paused and resumed around each.
+
+stdout carries only the result: a summary table (drive.py tallies, render.py draws) and one
+sample handoff, shortened to what a human at the desk reads first (`full_handoff`: the whole
+JSON). Progress goes to the terminal, or to stderr when stdout is not one (progress.py). Every
+log line of this process and its children goes to one log file in a working folder that is
+removed at exit, whatever ends the run; when the demo fails, the log is kept and named in the
+error line (workspace.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
-import subprocess
-import sys
-import tempfile
+import threading
 import time
 import uuid
-from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import FrameType
 
-import orjson
-from aiokafka import AIOKafkaConsumer
+import structlog
+from rich.console import Console
 
-from warmhandoff.agents.client import BotClient, turn
-from warmhandoff.agents.scenarios import generate
-from warmhandoff.agents.simulator import SimulatedBot
-from warmhandoff.streams.config.connection import aiokafka_kwargs
 from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
-from warmhandoff.streams.contract.models import Role
 from warmhandoff.streams.contract.topics import Topics, load_topics
-from warmhandoff.streams.lab.demo.desk import SimulatedDesk
-from warmhandoff.streams.policy.loader import load_policy
+from warmhandoff.streams.lab.demo.drive import Outcome, drive
+from warmhandoff.streams.lab.demo.processes import Service, stop_all
+from warmhandoff.streams.lab.demo.progress import Progress
+from warmhandoff.streams.lab.demo.render import sample_section, summary_table
+from warmhandoff.streams.lab.demo.workspace import Workspace
+from warmhandoff.streams.policy.loader import PolicyError, load_policy
 from warmhandoff.streams.runtime.broker import EmbeddedBroker, free_port
 from warmhandoff.streams.runtime.topic_admin import apply_topics
 
-READY_TIMEOUT_S = 60.0
-DRAIN_TIMEOUT_S = 45.0
+log = structlog.get_logger(__name__)
+
+#: Failures whose message says it all; anything else is named by its type as well.
+KNOWN_FAILURES = (WarmhandoffError, PolicyError, OSError)
 
 
 @dataclass
-class Tally:
-    """What the demo saw on the output topics."""
+class _Running:
+    """What the demo started, so that whatever ends the run stops it."""
 
-    decisions: int = 0
-    handoffs: list[dict[str, Any]] = field(default_factory=list)
-    latencies_ms: list[float] = field(default_factory=list)
-    directives: Counter[str] = field(default_factory=Counter)
-    deadletters: int = 0
-    seen_decision_ids: set[str] = field(default_factory=set)
-    waits_told: int = 0
-    wait_sample: str = ""
-
-
-def run_demo(*, conversations: int, rate: float, seed: int) -> int:
-    """Run the demo end to end; 0 when the pipeline produced what the scenarios expect."""
-    return asyncio.run(_demo(conversations=conversations, rate=rate, seed=seed))
-
-
-async def _demo(*, conversations: int, rate: float, seed: int) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="warmhandoff-demo-"))
-    run_id = uuid.uuid4().hex[:6]
-    explicit = os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS")
     broker: EmbeddedBroker | None = None
-    worker: subprocess.Popen[bytes] | None = None
-    router: subprocess.Popen[bytes] | None = None
-    started = time.monotonic()
+    services: list[Service] = field(default_factory=list)
+    terminated: bool = False  # SIGTERM arrived
+
+    def stop(self) -> None:
+        """The processes first (they drain into the broker), the broker last."""
+        stop_all(self.services)
+        if self.broker is not None:
+            self.broker.stop()
+
+    def logs(self) -> tuple[Path, ...]:
+        """Logs kept apart from the demo's log file (the broker's)."""
+        return (self.broker.log_path,) if self.broker is not None else ()
+
+
+def run_demo(*, conversations: int, rate: float, seed: int, full_handoff: bool = False) -> int:
+    """Run the demo end to end; 0 when the pipeline produced what the scenarios expect."""
+    out = Console()
+    progress = Progress(Console(stderr=not out.is_terminal))
+    workspace = Workspace(uuid.uuid4().hex[:6])
+    running = _Running()
     try:
-        if explicit:
-            bootstrap = explicit
-            _say(f"using the Kafka cluster at {bootstrap}")
-        else:
-            port = free_port()
-            bootstrap = f"127.0.0.1:{port}"
-            broker = EmbeddedBroker(port=port, data_dir=workdir)
-            await broker.astart()
-            _say(f"embedded broker (Tansu) up at {bootstrap}")
-        settings = WorkerSettings(
-            bootstrap_servers=bootstrap,
-            topic_prefix=f"demo-{run_id}.",
-            app_id=f"warmhandoff-demo-{run_id}",
-            data_dir=workdir / "state",
-            embedded_broker="never",
-        )
-        topics = load_topics(
-            settings.topics_file, prefix=settings.topic_prefix, app_id=settings.app_id
-        )
-        report = await apply_topics(topics, settings)
-        if not report.ok:
-            raise WarmhandoffError("could not apply topics.yaml")
-        _say(f"{len(report.created)} topics created from topics.yaml")
-        worker = _start_worker(settings, workdir)
-        router = _start_worker(settings, workdir, command="router")
-        spawned = time.monotonic()
-        result = await _drive(settings, topics, worker, conversations, rate, seed, spawned)
-        _say(f"finished in {time.monotonic() - started:.0f} s; worker log: {workdir}/worker.log")
-        return result
-    finally:
-        for proc in (worker, router):
-            if proc is not None:
-                _stop(proc)
-        if broker is not None:
-            await broker.astop()
+        outcome = _run(workspace, progress, running, conversations, rate, seed)
+    except KeyboardInterrupt:
+        _close(workspace, running, keep_log=False)
+        progress.note("interrupted: the broker and the processes stopped, their files removed")
+        raise
+    except BaseException as exc:
+        kept = _close(workspace, running, keep_log=True)
+        if not isinstance(exc, Exception):
+            raise  # SystemExit and the like pass as they are, the log kept all the same
+        reason = str(exc) if isinstance(exc, KNOWN_FAILURES) else f"{type(exc).__name__}: {exc}"
+        first = reason.strip().splitlines()[0] if reason.strip() else type(exc).__name__
+        raise WarmhandoffError(f"{first} (log: {kept})") from exc
+    kept = _close(workspace, running, keep_log=outcome.problem is not None)
+    out.print()
+    out.print(summary_table(outcome.summary))
+    out.print()
+    sample = sample_section(outcome.sample, outcome.told, full=full_handoff)
+    out.print(sample, soft_wrap=full_handoff)  # whole JSON lines, copyable
+    if outcome.problem is not None:
+        progress.alert(f"warmhandoff: error: {outcome.problem} (log: {kept})")
+        return 1
+    return 0
 
 
-def _start_worker(
-    settings: WorkerSettings, workdir: Path, command: str = "worker"
-) -> subprocess.Popen[bytes]:
-    """One worker (or router) process, configured entirely through the environment."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "WARMHANDOFF_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-            "WARMHANDOFF_TOPIC_PREFIX": settings.topic_prefix,
-            "WARMHANDOFF_APP_ID": settings.app_id,
-            "WARMHANDOFF_DATA_DIR": str(settings.data_dir),
-            "WARMHANDOFF_WEB_PORT": "0",
-            "WARMHANDOFF_LOG_FORMAT": "json",
-        }
-    )
-    log = (workdir / f"{command}.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "warmhandoff.streams.cli", command],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+def _close(workspace: Workspace, running: _Running, *, keep_log: bool) -> Path | None:
+    """Remove the working folder, keeping the log (with the broker's) when asked."""
+    with _signals_deferred():
+        return workspace.close(keep_log=keep_log, extra_logs=running.logs())
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL if it does not exit in time."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-async def _drive(
-    settings: WorkerSettings,
-    topics: Topics,
-    worker: subprocess.Popen[bytes],
-    n: int,
+def _run(
+    workspace: Workspace,
+    progress: Progress,
+    running: _Running,
+    conversations: int,
     rate: float,
     seed: int,
-    spawned: float,
-) -> int:
-    tally = Tally()
-    consumer = AIOKafkaConsumer(
-        topics.name("escalation.decisions"),
-        topics.name("handoff.requests"),
-        topics.name("bot.directives"),
-        topics.name("deadletter"),
-        **aiokafka_kwargs(settings),
-        auto_offset_reset="earliest",
-        group_id=None,
-    )
-    await consumer.start()
-    collector = asyncio.create_task(_collect(consumer, topics, tally))
-    desk = SimulatedDesk(settings, topics, load_policy(settings.policy_file), seed=seed)
-    desk_task = asyncio.create_task(desk.run())
+) -> Outcome:
+    """The demo with its log going to the workspace and the progress on display."""
+    with progress, workspace.logging(progress.alert):
+        progress.note(f"log file: {workspace.log_path} (removed at exit, kept if the demo fails)")
+        try:
+            return asyncio.run(_demo(workspace, progress, running, conversations, rate, seed))
+        except asyncio.CancelledError:
+            if running.terminated:
+                raise KeyboardInterrupt from None  # SIGTERM ends the demo like Ctrl-C
+            raise
+        except Exception:
+            log.exception("demo.failed")  # the traceback, for the log that is kept
+            raise
+        finally:
+            with _signals_deferred():
+                progress.step(
+                    "stopping the worker, the router and the broker",
+                    waiting_on="the processes to drain and exit",
+                    slow_after=10,
+                )
+                running.stop()
+                progress.done("worker, router and broker stopped")
+
+
+async def _demo(
+    workspace: Workspace,
+    progress: Progress,
+    running: _Running,
+    conversations: int,
+    rate: float,
+    seed: int,
+) -> Outcome:
+    began = time.monotonic()
+    ticker = asyncio.create_task(progress.ticking())
     try:
-        async with BotClient(settings, topics=topics, bot_id="demo") as client:
-            await _wait_ready(client, tally, worker)
-            ready = time.monotonic() - spawned
-            _say(f"worker joined its group and decided a probe turn {ready:.1f} s after start")
-            convs = generate(n, seed=seed, start=datetime.now(UTC), prefix=f"d{seed}-")
-            bot = SimulatedBot(client)
-            progress = asyncio.create_task(_progress(tally))
-            report = await bot.run(convs, rate=rate, deadline=time.monotonic() + 90)
-            await _drain(tally, worker, expected=1 + report.turns_published)
-            await desk.finish()
-            await _drain_lifecycle(tally, desk, worker)
-            progress.cancel()
-        _summary(tally, convs, desk)
-        looped = not desk.seen or (tally.directives["pause"] and tally.directives["resume"])
-        return 0 if tally.handoffs and looped and worker.poll() is None else 1
+        with _sigterm_cancels(running):
+            bootstrap = await _broker(workspace, progress, running)
+            settings = WorkerSettings(
+                bootstrap_servers=bootstrap,
+                topic_prefix=f"demo-{workspace.run_id}.",
+                app_id=f"warmhandoff-demo-{workspace.run_id}",
+                data_dir=workspace.state,
+                embedded_broker="never",
+            )
+            policy = load_policy(settings.policy_file)  # a bad one fails before any process
+            topics = await _topics(settings, progress)
+            running.services = [
+                Service(command, settings, workspace.log_path) for command in ("worker", "router")
+            ]
+            for service in running.services:
+                service.start()
+            return await drive(
+                settings,
+                topics,
+                running.services,
+                progress,
+                policy=policy,
+                conversations=conversations,
+                rate=rate,
+                seed=seed,
+                began=began,
+                launched=time.monotonic(),
+            )
     finally:
-        for task in (desk_task, collector):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await consumer.stop()
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
 
 
-async def _wait_ready(client: BotClient, tally: Tally, worker: subprocess.Popen[bytes]) -> None:
-    """Publish a probe turn until the worker's decision for it comes back."""
-    probe = turn("demo-probe", 0, Role.customer, "hello", now=datetime.now(UTC))
-    await client.publish(probe)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while tally.decisions == 0:
-        if worker.poll() is not None:
-            raise WarmhandoffError(f"the worker exited with status {worker.returncode}")
-        if time.monotonic() > deadline:
-            raise WarmhandoffError(f"the worker did not process a turn in {READY_TIMEOUT_S:.0f} s")
-        await asyncio.sleep(0.2)
+@contextlib.contextmanager
+def _sigterm_cancels(running: _Running) -> Iterator[None]:
+    """SIGTERM cancels the demo's main task while inside, and marks the run as terminated.
+
+    Cancelling unwinds the clients in order; the CLI's own SIGTERM handler raises
+    KeyboardInterrupt wherever the loop happens to be, which could skip that.
+    """
+    main = asyncio.current_task()
+    if main is None or threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def terminate() -> None:
+        running.terminated = True
+        main.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        if previous is not None:  # None: a handler not set from Python, which stays
+            signal.signal(signal.SIGTERM, previous)
 
 
-async def _drain(tally: Tally, worker: subprocess.Popen[bytes], *, expected: int) -> None:
-    """Wait until every published turn has its decision (bounded)."""
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    # Polls: the counter is fed by the collector task and the worker is a child process.
-    while tally.decisions < expected and time.monotonic() < deadline:
-        if worker.poll() is not None:
-            return
-        await asyncio.sleep(0.2)
-
-
-async def _drain_lifecycle(
-    tally: Tally, desk: SimulatedDesk, worker: subprocess.Popen[bytes]
-) -> None:
-    """Wait until every handoff the desk answered has had its `resume` (bounded)."""
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    # Polls, like `_drain`: the counters are fed by other tasks and a child process.
-    while time.monotonic() < deadline and worker.poll() is None:
-        answered = {h["handoff_id"] for h in tally.handoffs} <= desk.seen
-        if answered and tally.directives["resume"] >= len(desk.seen):
-            return
-        await asyncio.sleep(0.2)
-
-
-def _lifecycle_summary(tally: Tally, desk: SimulatedDesk) -> None:
-    """What the simulated contact centre reported and what the bots were told."""
-    reported = ", ".join(f"{k} {v}" for k, v in sorted(desk.published.items()))
-    print(f"desk events        {reported or 'none'} (simulated contact centre)")
-    print(
-        f"router             {len(desk.accepted)} of {len(desk.seen)} handoffs routed to an "
-        f"agent ({len(desk.seen) - len(desk.accepted)} still waiting, or ticketed out of hours, "
-        "when the demo ended: handed back)"
+async def _broker(workspace: Workspace, progress: Progress, running: _Running) -> str:
+    """The bootstrap address: the configured cluster, or an embedded broker started here."""
+    explicit = os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS")
+    if explicit:
+        progress.note(f"using the Kafka cluster at {explicit}")
+        return explicit
+    progress.step(
+        "starting the embedded broker (Tansu)",
+        waiting_on="the broker to answer Kafka metadata requests",
+        slow_after=5,
     )
-    print(
-        f"                   {tally.waits_told} updates told a waiting customer their place in "
-        "line and the wait"
+    running.broker = EmbeddedBroker(port=free_port(), data_dir=workspace.root)
+    await running.broker.astart()
+    progress.done(
+        f"embedded broker (Tansu) up at {running.broker.bootstrap} ({progress.elapsed():.1f} s)"
     )
-    if tally.wait_sample:
-        print(f'  e.g. "{tally.wait_sample}"')
-    print(
-        f"bot ownership      paused {tally.directives['pause']}, "
-        f"resumed {tally.directives['resume']} (handed back after resolution)"
+    return running.broker.bootstrap
+
+
+async def _topics(settings: WorkerSettings, progress: Progress) -> Topics:
+    """topics.yaml applied under the run's prefix."""
+    topics = load_topics(settings.topics_file, prefix=settings.topic_prefix, app_id=settings.app_id)
+    progress.step(
+        "creating the topics",
+        waiting_on="the broker to create the topics of topics.yaml",
+        slow_after=10,
     )
-
-
-async def _collect(consumer: AIOKafkaConsumer, topics: Topics, tally: Tally) -> None:
-    """Read the pipeline's outputs into the tally."""
-    decisions = topics.name("escalation.decisions")
-    handoffs = topics.name("handoff.requests")
-    directives = topics.name("bot.directives")
-    async for msg in consumer:
-        value = orjson.loads(msg.value)
-        if msg.topic == decisions:
-            if value["decision_id"] not in tally.seen_decision_ids:
-                tally.seen_decision_ids.add(value["decision_id"])
-                tally.decisions += 1
-        elif msg.topic == handoffs:
-            tally.handoffs.append(value)
-            turn_ts = datetime.fromisoformat(value["turn_ts"]).timestamp() * 1000
-            tally.latencies_ms.append(msg.timestamp - turn_ts)
-        elif msg.topic == directives:
-            tally.directives[value["type"]] += 1
-            if value["type"] == "status" and value.get("position"):
-                tally.waits_told += 1  # the router's update: place in line and the wait
-                tally.wait_sample = tally.wait_sample or value["message"]
-        else:
-            tally.deadletters += 1
-
-
-async def _progress(tally: Tally) -> None:
-    """A live progress line, once a second."""
-    while True:
-        await asyncio.sleep(1.0)
-        _say(
-            f"turns decided {tally.decisions - 1:>5}  "
-            f"handoffs {len(tally.handoffs):>4}  directives {sum(tally.directives.values()):>4}"
-        )
-
-
-def _summary(tally: Tally, convs: list[Any], desk: SimulatedDesk) -> None:
-    """Print what happened."""
-    by_trigger: Counter[str] = Counter()
-    by_queue: Counter[str] = Counter()
-    for h in tally.handoffs:
-        by_queue[h["routing"]["queue"]] += 1
-        for hit in h["triggers"]:
-            by_trigger[hit["code"]] += 1
-    escalated = {h["conversation_id"] for h in tally.handoffs}
-    should = {c.conversation_id for c in convs if c.scenario.expect_escalation}
-    print()
-    print("== warmhandoff demo summary")
-    print(f"conversations      {len(convs)} ({len(should)} scripted to need a human)")
-    print(f"turns decided      {tally.decisions - 1}")
-    rate = len(escalated) / len(convs)
-    print(f"handoffs           {len(tally.handoffs)}  (escalation rate {rate:.1%})")
-    print(
-        f"  expected and got {len(escalated & should)}; missed {len(should - escalated)}; "
-        f"unexpected {len(escalated - should)}"
+    report = await apply_topics(topics, settings)
+    if not report.ok:
+        raise WarmhandoffError("could not apply topics.yaml")
+    progress.done(
+        f"{len(report.created)} topics created from topics.yaml, prefix {settings.topic_prefix}"
     )
-    print(f"directives         {dict(tally.directives)}")
-    print(f"dead letters       {tally.deadletters}")
-    print("escalations by trigger: " + ", ".join(f"{k} {v}" for k, v in by_trigger.most_common()))
-    print("escalations by queue:   " + ", ".join(f"{k} {v}" for k, v in by_queue.most_common()))
-    if tally.latencies_ms:
-        lat = sorted(tally.latencies_ms)
-        p50 = lat[len(lat) // 2]
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        print(
-            "decision latency (turn produced → handoff produced): "
-            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms"
-        )
-    _lifecycle_summary(tally, desk)
-    if tally.handoffs:
-        sample = max(tally.handoffs, key=lambda h: len(h["triggers"]))
-        print("\nsample handoff:")
-        print(json.dumps(sample, indent=2, ensure_ascii=False))
+    return topics
 
 
-def _say(text: str) -> None:
-    print(f"[demo] {text}", flush=True)
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ctrl-C or SIGTERM during clean-up takes effect once it is done, not halfway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def defer(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    previous = {sig: signal.signal(sig, defer) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            raise KeyboardInterrupt
