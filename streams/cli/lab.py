@@ -8,10 +8,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 
-from warmhandoff.streams.cli.common import interrupt_on_sigterm, print_json
+from warmhandoff.streams.cli.arguments import (
+    directory,
+    fraction,
+    instant,
+    output_file,
+    positive,
+    readable_file,
+    share,
+    whole,
+)
+from warmhandoff.streams.cli.common import interrupt_on_sigterm, print_json, require_broker
+from warmhandoff.streams.cli.exceptions import UsageError
 from warmhandoff.streams.contract.errors import WarmhandoffError
+
+#: The most conversations `simulate` writes: they are generated in memory.
+MAX_CONVERSATIONS = 1_000_000
+WEEK_MINUTES = 10_080
+#: Where the demo and bench take an existing broker from (else they start their own).
+BOOTSTRAP_ENV = "WARMHANDOFF_BOOTSTRAP_SERVERS; unset it to start an embedded broker"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,23 +36,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--conversations", type=int, default=300, help="conversations to simulate")
     p.add_argument("--rate", type=float, default=150.0, help="turns per second offered")
     p.add_argument("--seed", type=int, default=7, help="seed of the simulated traffic")
+    p.add_argument(
+        "--full-handoff",
+        action="store_true",
+        help="print the whole sample handoff as JSON, not its shortened view",
+    )
     p.set_defaults(handler=_cmd_demo)
 
     _register_simulate(sub)
 
     p = sub.add_parser("eval", help="measure the detectors on labelled data sets")
-    p.add_argument("--data", type=Path, required=True, help="folder laid out as ../shared/data")
+    p.add_argument(
+        "--data", type=directory, required=True, help="folder laid out as ../shared/data"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object, not a table")
     p.add_argument(
-        "--max-per-set", type=int, metavar="N", help="use at most N evenly spaced rows per set"
+        "--max-per-set",
+        type=whole(1),
+        metavar="N",
+        help="use at most N evenly spaced rows per set",
     )
-    p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
+    p.add_argument("--policy", type=readable_file, help="policy file (default: the shipped policy)")
     p.set_defaults(handler=_cmd_eval)
 
     p = sub.add_parser(
         "privacy", help="measure redaction on a generated corpus: recall and false positives"
     )
-    p.add_argument("--per-kind", type=int, default=200, help="sentences per kind of value")
+    p.add_argument(
+        "--per-kind", type=whole(1), default=200, help="sentences per kind of value (default 200)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed (same seed, same corpus)")
     p.add_argument("--json", action="store_true", help="print one JSON object, not a table")
     p.set_defaults(handler=_cmd_privacy)
@@ -44,33 +72,45 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "bench", help="measure the pipeline beside bare aiokafka and Faust relays (one broker)"
     )
-    p.add_argument("--seconds", type=float, default=5.0, help="backlog size in seconds of work")
-    p.add_argument("--rate", type=float, help="offered turns/s for latency (default: half)")
+    p.add_argument("--seconds", type=positive(), help="backlog size in seconds of work (default 5)")
+    p.add_argument("--rate", type=positive(), help="offered turns/s for latency (default: half)")
     p.add_argument("--seed", type=int, default=11, help="seed of the simulated traffic")
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.add_argument(
         "--state-store",
-        type=int,
+        type=whole(1),
         metavar="N",
         help="instead: N conversation states in RocksDB, and the process's peak RSS",
     )
     p.add_argument(
-        "--profile", type=Path, metavar="FILE", help="sample the worker with py-spy into FILE"
+        "--profile",
+        type=output_file,
+        metavar="FILE",
+        help="sample the worker with py-spy into FILE",
     )
     p.set_defaults(handler=_cmd_bench)
 
     p = sub.add_parser(
         "soak", help="the whole path at a fixed share of the sustained rate for a long time"
     )
-    p.add_argument("--minutes", type=float, default=30.0, help="how long to offer (default 30)")
-    rate = p.add_mutually_exclusive_group()
-    rate.add_argument("--rate", type=float, help="offered turns/s (skips measuring the rate)")
-    rate.add_argument(
-        "--fraction", type=float, help="share of the sustained rate, measured first (default 0.6)"
-    )
-    p.add_argument("--window", type=float, default=30.0, help="seconds per window (default 30)")
     p.add_argument(
-        "--warmup", type=int, default=1, help="windows not judged, RSS measured after (default 1)"
+        "--minutes", type=positive(), default=30.0, help="how long to offer (default 30)"
+    )
+    rate = p.add_mutually_exclusive_group()
+    rate.add_argument("--rate", type=positive(), help="offered turns/s (skips measuring the rate)")
+    rate.add_argument(
+        "--fraction",
+        type=fraction,
+        help="share of the sustained rate, measured first (default 0.6)",
+    )
+    p.add_argument(
+        "--window", type=positive(), default=30.0, help="seconds per window (default 30)"
+    )
+    p.add_argument(
+        "--warmup",
+        type=whole(1),
+        default=1,
+        help="windows not judged, RSS measured after (default 1)",
     )
     p.add_argument("--seed", type=int, default=13, help="seed of the simulated traffic")
     p.add_argument("--json", action="store_true", help="print only the JSON report")
@@ -82,8 +122,8 @@ def _register_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p = sub.add_parser("simulate", help="write simulated conversations as turn events (JSON lines)")
     p.add_argument(
         "--conversations",
-        type=int,
-        help="conversations to generate (default 100; 3000 with --learning)",
+        type=whole(1, MAX_CONVERSATIONS),
+        help="conversations to generate (default 100; 3000 with --learning, at least 30)",
     )
     p.add_argument("--seed", type=int, default=7, help="seed (same seed, same output)")
     p.add_argument(
@@ -92,11 +132,17 @@ def _register_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="instead: the learned trigger against the static rules on simulated conversations "
         "with a hidden ground truth (AUCs, precision, recall; docs/learning.md)",
     )
-    p.add_argument("--escalating-share", type=float, default=0.2, help="share needing a human")
-    p.add_argument("--start", help="ISO time of the first conversation (default: now)")
+    p.add_argument(
+        "--escalating-share", type=share, help="share needing a human, 0 to 1 (default 0.2)"
+    )
+    p.add_argument(
+        "--start",
+        type=instant,
+        help="ISO time, with a timezone, of the first conversation (default: now)",
+    )
     p.add_argument(
         "--minutes",
-        type=float,
+        type=positive(WEEK_MINUTES, what=" (a week)"),
         help="run the accelerated contact centre for M simulated minutes instead (routing, "
         "SLAs, wait estimates) and print its report",
     )
@@ -104,20 +150,73 @@ def _register_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "--json", action="store_true", help="with --minutes or --learning: one JSON object"
     )
     p.add_argument(
-        "--rate", type=float, default=3.0, help="with --minutes: handoffs offered per minute"
+        "--rate",
+        type=positive(),
+        help="with --minutes: handoffs offered per minute (default 3)",
     )
     p.add_argument(
-        "--staffing", type=float, default=0.85, help="with --minutes: times Erlang C staffing"
+        "--staffing",
+        type=positive(),
+        help="with --minutes: times Erlang C staffing (default 0.85)",
     )
-    p.add_argument("--policy", type=Path, help="with --minutes: policy file (default: shipped)")
+    p.add_argument(
+        "--policy",
+        type=readable_file,
+        help="with --minutes or --learning: policy file (default: shipped)",
+    )
     p.set_defaults(handler=_cmd_simulate)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    _check_demo(args)
     from warmhandoff.streams.lab.demo.run import run_demo
 
     interrupt_on_sigterm()
-    return run_demo(conversations=args.conversations, rate=args.rate, seed=args.seed)
+    return run_demo(
+        conversations=args.conversations,
+        rate=args.rate,
+        seed=args.seed,
+        full_handoff=args.full_handoff,
+    )
+
+
+def _check_demo(args: argparse.Namespace) -> None:
+    """The demo's arguments and environment, checked before it starts a broker or a worker."""
+    import math
+    import os
+
+    if args.conversations < 1:
+        raise UsageError(f"argument --conversations: must be at least 1, got {args.conversations}")
+    if not (math.isfinite(args.rate) and args.rate > 0):
+        raise UsageError(f"argument --rate: must be above 0, got {args.rate}")
+    _check_lab_environment(args, os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS"), BOOTSTRAP_ENV)
+
+
+def _check_lab_environment(args: argparse.Namespace, bootstrap: str | None, origin: str) -> None:
+    """The settings the lab's workers will read, and the broker it was pointed at, if any."""
+    from warmhandoff.streams.cli.common import settings_from
+    from warmhandoff.streams.config.worker import WorkerSettings
+
+    # Each run names its own topics, app id and broker use; every other setting is the
+    # environment's, as its worker processes will read it.
+    settings_from(
+        args, WorkerSettings, topic_prefix="lab.", app_id="warmhandoff-lab", embedded_broker="never"
+    )
+    if bootstrap:
+        require_broker(bootstrap, origin)
+
+
+#: The options of `simulate` and the modes that use them: the turn output (neither
+#: --minutes nor --learning), --minutes or --learning.
+SIMULATE_OPTIONS = {
+    "conversations": ("turns", "--learning"),
+    "escalating_share": ("turns",),
+    "start": ("turns", "--minutes"),
+    "rate": ("--minutes",),
+    "staffing": ("--minutes",),
+    "policy": ("--minutes", "--learning"),
+    "json": ("--minutes", "--learning"),
+}
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -125,16 +224,16 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     from warmhandoff.agents.scenarios import generate
 
+    _check_simulate(args)
     if args.learning:
         return _cmd_learning(args)
     if args.minutes is not None:
         return _cmd_contact_centre(args)
-    args.conversations = 100 if args.conversations is None else args.conversations
-    start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
-    if start.tzinfo is None:
-        raise WarmhandoffError("--start needs a timezone, e.g. 2026-11-25T16:00:00Z")
     conversations = generate(
-        args.conversations, seed=args.seed, escalating_share=args.escalating_share, start=start
+        100 if args.conversations is None else args.conversations,
+        seed=args.seed,
+        escalating_share=0.2 if args.escalating_share is None else args.escalating_share,
+        start=args.start or datetime.now(UTC),
     )
     turns = sorted((t for c in conversations for t in c.turns), key=lambda t: t.ts)
     out = sys.stdout.buffer
@@ -142,6 +241,22 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         out.write(turn.model_dump_json(exclude_none=True).encode() + b"\n")
     out.flush()
     return 0
+
+
+def _check_simulate(args: argparse.Namespace) -> None:
+    """Refuse options the chosen mode would ignore, and --learning with --minutes."""
+    if args.learning and args.minutes is not None:
+        raise UsageError("give --minutes or --learning, not both")
+    mode = "--learning" if args.learning else "--minutes" if args.minutes is not None else "turns"
+    for name, modes in SIMULATE_OPTIONS.items():
+        if getattr(args, name) in (None, False) or mode in modes:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if mode == "turns":
+            raise UsageError(f"{flag} needs {' or '.join(modes)}")
+        raise UsageError(f"{flag} does not go with {mode}")
+    if args.learning and args.conversations is not None and args.conversations < 30:
+        raise UsageError("--conversations must be at least 30 with --learning")
 
 
 def _cmd_learning(args: argparse.Namespace) -> int:
@@ -153,8 +268,6 @@ def _cmd_learning(args: argparse.Namespace) -> int:
     from warmhandoff.streams.policy.loader import load_policy
 
     n = 3000 if args.conversations is None else args.conversations
-    if n < 30:
-        raise WarmhandoffError("--conversations must be at least 30 with --learning")
     report = run_learning_simulation(
         load_policy(args.policy), LearningSimConfig(conversations=n, seed=args.seed)
     )
@@ -164,24 +277,15 @@ def _cmd_learning(args: argparse.Namespace) -> int:
 
 def _cmd_contact_centre(args: argparse.Namespace) -> int:
     """`simulate --minutes M`: the accelerated contact centre through the routing code."""
-    from datetime import datetime
-
     from warmhandoff.streams.lab.simulation.routing import DEFAULT_START, SimConfig, run_simulation
     from warmhandoff.streams.policy.loader import load_policy
 
-    if args.minutes <= 0 or args.minutes > 10_080:
-        raise WarmhandoffError("--minutes must be above 0 and at most 10080 (a week)")
-    if args.rate <= 0 or args.staffing <= 0:
-        raise WarmhandoffError("--rate and --staffing must be positive")
-    start = datetime.fromisoformat(args.start) if args.start else DEFAULT_START
-    if start.tzinfo is None:
-        raise WarmhandoffError("--start needs a timezone, e.g. 2026-11-25T09:00:00Z")
     config = SimConfig(
         minutes=args.minutes,
         seed=args.seed,
-        start=start,
-        handoffs_per_minute=args.rate,
-        staffing=args.staffing,
+        start=args.start or DEFAULT_START,
+        handoffs_per_minute=3.0 if args.rate is None else args.rate,
+        staffing=0.85 if args.staffing is None else args.staffing,
     )
     report = run_simulation(load_policy(args.policy), config)
     _print_report(report, as_json=args.json, width=22)
@@ -201,8 +305,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from warmhandoff.streams.lab.eval.detectors import evaluate
     from warmhandoff.streams.policy.loader import load_policy
 
-    if args.max_per_set is not None and args.max_per_set < 1:
-        raise WarmhandoffError("--max-per-set must be at least 1")
     report = evaluate(args.data, max_per_set=args.max_per_set, policy=load_policy(args.policy))
     if args.json:
         print_json(report)
@@ -216,8 +318,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _cmd_privacy(args: argparse.Namespace) -> int:
     from warmhandoff.streams.lab.eval.privacy import corpus, measure, render
 
-    if args.per_kind < 1:
-        raise WarmhandoffError("--per-kind must be at least 1")
     report = measure(corpus(args.per_kind, seed=args.seed))
     report["per_kind"], report["seed"] = args.per_kind, args.seed
     if args.json:
@@ -233,6 +333,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from warmhandoff.streams.lab.bench.throughput import bench_main
     from warmhandoff.streams.runtime.logs import configure_logging
 
+    _check_bench(args)
     configure_logging("WARNING")  # logs to stderr: stdout carries the result only
     interrupt_on_sigterm()
     if args.state_store is not None:
@@ -240,16 +341,29 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
         print(json.dumps(state_store(args.state_store)))
         return 0
-    if args.seconds <= 0 or (args.rate is not None and args.rate <= 0):
-        raise WarmhandoffError("--seconds and --rate must be above 0")
     say = (lambda text: None) if args.json else (lambda text: print(f"[bench] {text}", flush=True))
+    seconds = 5.0 if args.seconds is None else args.seconds
     outcome = asyncio.run(
-        bench_main(
-            seconds=args.seconds, rate=args.rate, seed=args.seed, say=say, profile=args.profile
-        )
+        bench_main(seconds=seconds, rate=args.rate, seed=args.seed, say=say, profile=args.profile)
     )
     print(json.dumps(outcome.as_json(), indent=None if args.json else 2))
     return 0
+
+
+def _check_bench(args: argparse.Namespace) -> None:
+    """The bench's options and environment, checked before it starts a broker or a worker."""
+    import os
+    import shutil
+
+    if args.state_store is not None:
+        given = {"--seconds": args.seconds, "--rate": args.rate, "--profile": args.profile}
+        used = [flag for flag, value in given.items() if value is not None]
+        if used:
+            raise UsageError(f"{used[0]} does not go with --state-store")
+        return
+    if args.profile is not None and shutil.which("py-spy") is None:
+        raise WarmhandoffError("--profile needs py-spy: pip install py-spy")
+    _check_lab_environment(args, os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS"), BOOTSTRAP_ENV)
 
 
 def _cmd_soak(args: argparse.Namespace) -> int:
@@ -258,10 +372,12 @@ def _cmd_soak(args: argparse.Namespace) -> int:
     from warmhandoff.streams.lab.bench.soak import Plan, render, soak_main
     from warmhandoff.streams.runtime.logs import configure_logging
 
-    configure_logging("WARNING")  # logs to stderr: stdout carries the result only
-    interrupt_on_sigterm()
     fraction = 0.6 if args.fraction is None else args.fraction
     plan = Plan(args.minutes, args.rate, fraction, args.window, args.seed, args.warmup)
+    plan.check()
+    _check_lab_environment(args, args.bootstrap, "--bootstrap")
+    configure_logging("WARNING")  # logs to stderr: stdout carries the result only
+    interrupt_on_sigterm()
     say = (lambda text: None) if args.json else (lambda text: print(f"[soak] {text}", flush=True))
     report = asyncio.run(soak_main(plan, bootstrap=args.bootstrap, say=say))
     sys.stdout.write(json.dumps(report) + "\n" if args.json else render(report))

@@ -5,34 +5,40 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from warmhandoff.streams.cli.arguments import non_empty, readable_file
 from warmhandoff.streams.cli.cluster import BOOTSTRAP_HELP
 from warmhandoff.streams.cli.common import settings_from
 from warmhandoff.streams.config.learner import LearnerSettings
 from warmhandoff.streams.config.router import RouterSettings
 from warmhandoff.streams.config.sink import SinkSettings
 from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.contract.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the service commands."""
     p = sub.add_parser("worker", help="run a pipeline worker")
     p.add_argument("--bootstrap", help=BOOTSTRAP_HELP)
-    p.add_argument("--policy", type=Path, help="policy file (default: the shipped policy)")
+    p.add_argument("--policy", type=readable_file, help="policy file (default: the shipped policy)")
     p.set_defaults(handler=_cmd_worker)
 
     p = sub.add_parser(
         "router", help="run the live router: routing, wait updates, queue health (one replica)"
     )
     p.add_argument("--bootstrap", help=BOOTSTRAP_HELP)
-    p.add_argument("--policy", type=Path, help="policy file (default: the packaged policy)")
+    p.add_argument(
+        "--policy", type=readable_file, help="policy file (default: the packaged policy)"
+    )
     p.set_defaults(handler=_cmd_router)
 
     p = sub.add_parser("sink", help="deliver handoff requests to a CRM (docs/crm-integration.md)")
     ssub = p.add_subparsers(title="sink kinds", metavar="KIND", dest="kind", required=True)
     ps = ssub.add_parser("webhook", help="POST each handoff, signed, to an HTTPS endpoint")
-    ps.add_argument("--url", help="receiver URL (or WARMHANDOFF_SINK_WEBHOOK_URL)")
+    ps.add_argument("--url", type=non_empty, help="receiver URL (or WARMHANDOFF_SINK_WEBHOOK_URL)")
     ps.add_argument(
-        "--secret", help="HMAC signing secret (prefer WARMHANDOFF_SINK_WEBHOOK_SECRET: ps shows it)"
+        "--secret",
+        type=non_empty,
+        help="HMAC signing secret (prefer WARMHANDOFF_SINK_WEBHOOK_SECRET: ps shows it)",
     )
     ps = ssub.add_parser("salesforce", help="upsert a Salesforce Case per handoff")
     ps = ssub.add_parser("file", help="append each handoff once to a JSON-lines file")
@@ -48,7 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--bootstrap", help=BOOTSTRAP_HELP)
     p.add_argument(
         "--shadow-policy",
-        type=Path,
+        type=readable_file,
         metavar="FILE",
         help="also decide every turn with this policy and report disagreements and its "
         "precision and recall on the labelled outcomes",
@@ -63,9 +69,12 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_router(args: argparse.Namespace) -> int:
+    from warmhandoff.streams.policy.loader import load_policy
     from warmhandoff.streams.services.router.process import run_router_process
 
-    return run_router_process(settings_from(args, RouterSettings))
+    settings = settings_from(args, RouterSettings)
+    load_policy(settings.policy_file)  # a bad policy is refused before the router starts
+    return run_router_process(settings)
 
 
 def _cmd_sink(args: argparse.Namespace) -> int:
@@ -79,7 +88,20 @@ def _cmd_sink(args: argparse.Namespace) -> int:
     ):
         if getattr(args, option, None):
             overrides[setting] = getattr(args, option)
-    return run_sink(settings_from(args, SinkSettings, **overrides), args.kind)
+    settings = settings_from(args, SinkSettings, **overrides)
+    if args.kind == "file" and settings.sink_file_path is not None:
+        _check_sink_file(settings.sink_file_path)
+    return run_sink(settings, args.kind)
+
+
+def _check_sink_file(path: Path) -> None:
+    """Refuse a file sink path that can never be a file, before the sink connects to Kafka."""
+    if path.exists() and not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise ConfigError(f"file sink path {path}: {kind}")
+    folder = next((p for p in path.parents if p.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"file sink path {path}: {folder} is not a directory")
 
 
 def _cmd_learner(args: argparse.Namespace) -> int:

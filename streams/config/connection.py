@@ -9,6 +9,7 @@ process reads its own settings class (streams/config/), all of which extend this
 
 from __future__ import annotations
 
+import re
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Literal, TypeVar
 
 from aiokafka.helpers import create_ssl_context
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from warmhandoff.streams.contract.errors import ConfigError
 from warmhandoff.streams.contract.topics import Topics, load_topics
@@ -106,6 +107,10 @@ def load_settings(kind: type[S], **overrides: Any) -> S:
     """Read one settings class from the environment (plus overrides); ConfigError when invalid."""
     try:
         return kind(**overrides)
+    except SettingsError as exc:  # a JSON-valued variable that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"{ENV_PREFIX}{found.group(1).upper()}" if found else "a setting"
+        raise ConfigError(f"{name}: cannot parse its value (expected JSON)") from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
-from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs
+from warmhandoff.streams.config.connection import ConnectionSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.topics import Topics
+from warmhandoff.streams.offline.scan import scanning_consumer
 
 MAX_IDLE_POLLS = 10  # polls of one second with nothing: give up waiting for the end offsets
 
@@ -35,13 +36,7 @@ async def read_audit(
     name = topics.name("audit.decisions")
     wanted_key = decision_id.encode() if decision_id is not None else None
     found: dict[str, dict[str, Any]] = {}
-    # earliest: with the default (latest) a fetch that starts before the seek below can put
-    # the position at the end, and the scan then returns nothing.
-    consumer = AIOKafkaConsumer(
-        **aiokafka_kwargs(settings), enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
+    async with scanning_consumer(settings) as consumer:
         if name not in await consumer.topics():
             raise WarmhandoffError(f"topic {name} does not exist: run `warmhandoff topics apply`")
         tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
@@ -60,14 +55,28 @@ async def read_audit(
                     read[tp] = max(read[tp], record.offset + 1)
                     if not record.value or (wanted_key is not None and record.key != wanted_key):
                         continue
-                    doc = orjson.loads(record.value)
+                    doc = _record(record.value)
+                    if doc is None:
+                        continue
                     if conversation_id is None or doc.get("conversation_id") == conversation_id:
                         found[str(doc.get("decision_id", record.key))] = doc
             if not batch and all(read[tp] >= ends[tp] for tp in tps):
                 break
-    finally:
-        await consumer.stop()
-    return sorted(found.values(), key=lambda d: (d.get("seq", 0), str(d.get("ts", ""))))
+    return sorted(found.values(), key=_by_seq)
+
+
+def _by_seq(doc: dict[str, Any]) -> tuple[int, str]:
+    seq = doc.get("seq")
+    return (seq if isinstance(seq, int) else 0, str(doc.get("ts", "")))
+
+
+def _record(value: bytes) -> dict[str, Any] | None:
+    """An audit record, or None for a value that is not a JSON object (nothing to show)."""
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def describe(doc: dict[str, Any]) -> str:

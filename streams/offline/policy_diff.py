@@ -11,6 +11,10 @@ Labels are optional: a JSON-lines file of `{"conversation_id": ..., "label": ...
 `learning.examples` carries; `labels.POSITIVE` says a human was needed) or `{"conversation_id":
 ..., "needs_human": true|false}`. With them, each policy's escalation precision and recall
 over the labelled conversations are reported.
+
+Input lines that are not turn events (or handoff events) are skipped and counted by reason
+in the report (`lines`, `skipped`); when no line is a turn event there is nothing to compare
+and `diff` raises rather than report "0 of 0 conversations change".
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import orjson
 from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.models import Action, ReplayLine
 from warmhandoff.streams.learning.labels import Label, is_positive
-from warmhandoff.streams.offline.replay import replay
+from warmhandoff.streams.offline.lines import describe_counts, plural
+from warmhandoff.streams.offline.replay import Tally, replay
 from warmhandoff.streams.policy.model import Policy
 
 ESCALATED = frozenset({Action.escalate, Action.gather})
@@ -93,10 +98,19 @@ def read_labels(lines: Iterable[bytes]) -> dict[str, bool]:
 
 
 def diff(
-    turns: list[bytes], old: Policy, new: Policy, labels: Mapping[str, bool] | None = None
+    turns: list[bytes],
+    old: Policy,
+    new: Policy,
+    labels: Mapping[str, bool] | None = None,
+    *,
+    max_bytes: int = 64_000,
 ) -> dict[str, Any]:
     """The report: counts, every changed conversation, precision and recall with labels."""
-    before, after = outcomes(replay(turns, old)), outcomes(replay(turns, new))
+    tally = Tally()
+    before = outcomes(replay(turns, old, max_bytes=max_bytes, tally=tally))
+    if not tally.turns:
+        raise WarmhandoffError(no_turns(tally))
+    after = outcomes(replay(turns, new, max_bytes=max_bytes))
     changed: list[dict[str, Any]] = []
     for cid in sorted(before.keys() | after.keys()):
         a, b = before.get(cid, Outcome()), after.get(cid, Outcome())
@@ -118,6 +132,8 @@ def diff(
     report: dict[str, Any] = {
         "old_version": old.version,
         "new_version": new.version,
+        "lines": tally.lines,
+        "skipped": dict(sorted(tally.skipped.items())),
         "conversations": len(before),
         "escalated": {
             "old": sum(1 for o in before.values() if o.escalated_at is not None),
@@ -132,6 +148,14 @@ def diff(
         report["old_quality"] = _quality(before, labels)
         report["new_quality"] = _quality(after, labels)
     return report
+
+
+def no_turns(tally: Tally) -> str:
+    """Why there is nothing to compare: no line read was a turn event."""
+    if not tally.lines:
+        return "no turn events to replay: the input has no lines"
+    found = {**tally.skipped, **({"handoff events": tally.events} if tally.events else {})}
+    return f"read {plural(tally.lines, 'lines')}, none a turn event: {describe_counts(found)}"
 
 
 def _shown(o: Outcome) -> dict[str, Any]:

@@ -12,11 +12,16 @@ in: they are applied at their own `ts` with the stream's lifecycle function, so 
 handback resets the conversation as it did live. Their output line has no `seq`, `action`
 `none` (or `rejected` when the event is not applied), the `handoff_id`, and the reason
 `handoff_event <type>: <status after>` (or `... not applied: <reason>`).
+
+A `Tally` passed in counts what the replay read: non-blank lines, turns replayed, events
+applied, and the lines it could not use by reason, for the one-line summaries of the CLI.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -30,29 +35,74 @@ from warmhandoff.streams.policy.model import Policy
 
 SIGNAL_FIELDS_OMITTED = frozenset({"schema_version", "conversation_id", "seq", "ts"})
 
+#: Why a line was not used, in words, by the codec's reason code (streams/core/codec.py).
+REASONS = {
+    "not_utf8": "not UTF-8",
+    "not_json": "not JSON",
+    "invalid": "not a valid turn or handoff event",
+    "unsupported_version": "of an unsupported schema_version",
+    "empty": "empty",
+    "not_applied": "handoff events not applied",
+}
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a replay read: non-blank lines, turns and events used, and lines skipped by why."""
+
+    lines: int = 0
+    turns: int = 0
+    events: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def used(self) -> int:
+        """Lines that were a turn or an applied handoff event."""
+        return self.turns + self.events
+
 
 def replay(
-    lines: Iterable[bytes], policy: Policy, *, max_bytes: int = 64_000
+    lines: Iterable[bytes],
+    policy: Policy,
+    *,
+    max_bytes: int = 64_000,
+    tally: Tally | None = None,
 ) -> Iterator[ReplayLine]:
     """One `ReplayLine` per input line."""
     states: dict[str, ConversationState] = {}
+    count = tally if tally is not None else Tally()
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip(b"\r\n")
         if not line.strip():
             continue
+        count.lines += 1
+        if len(line) > max_bytes:
+            # Checked first: a reader may have cut the line (streams/offline/lines.py).
+            rejected = Rejected("too_large", f"longer than the limit of {max_bytes} bytes")
+            count.skipped[f"longer than {max_bytes} bytes"] += 1
+            yield _rejected_line(number, rejected)
+            continue
         if b'"handoff_id"' in line and b'"type"' in line:
-            yield _event_line(line, number, states, max_bytes)
+            try:
+                event = decode(line, HandoffEvent, max_bytes=max_bytes)
+            except Rejected as rejected:
+                count.skipped[REASONS.get(rejected.reason, rejected.reason)] += 1
+                yield _rejected_line(number, rejected)
+                continue
+            out = _event_line(event, states)
+            if out.action == "rejected":
+                count.skipped[REASONS["not_applied"]] += 1
+            else:
+                count.events += 1
+            yield out
             continue
         try:
             turn = decode_turn(line, max_bytes=max_bytes)
         except Rejected as rejected:
-            yield ReplayLine(
-                conversation_id=None,
-                seq=None,
-                action="rejected",
-                reason=f"line {number}: {rejected.reason}: {rejected.error}",
-            )
+            count.skipped[REASONS.get(rejected.reason, rejected.reason)] += 1
+            yield _rejected_line(number, rejected)
             continue
+        count.turns += 1
         state = states.get(turn.conversation_id)
         if state is None:
             state = states[turn.conversation_id] = new_state(turn.conversation_id)
@@ -80,19 +130,17 @@ def replay(
         )
 
 
-def _event_line(
-    line: bytes, number: int, states: dict[str, ConversationState], max_bytes: int
-) -> ReplayLine:
+def _rejected_line(number: int, rejected: Rejected) -> ReplayLine:
+    return ReplayLine(
+        conversation_id=None,
+        seq=None,
+        action="rejected",
+        reason=f"line {number}: {rejected.reason}: {rejected.error}",
+    )
+
+
+def _event_line(event: HandoffEvent, states: dict[str, ConversationState]) -> ReplayLine:
     """Apply one recorded lifecycle event to its conversation."""
-    try:
-        event = decode(line, HandoffEvent, max_bytes=max_bytes)
-    except Rejected as rejected:
-        return ReplayLine(
-            conversation_id=None,
-            seq=None,
-            action="rejected",
-            reason=f"line {number}: {rejected.reason}: {rejected.error}",
-        )
     cid = event.conversation_id
     state = states.get(cid) or new_state(cid)
     outcome = apply_event(state, event, event.ts, DEFAULT_TIMEOUTS)

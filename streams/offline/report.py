@@ -1,10 +1,11 @@
 """`warmhandoff report [FILE|-] [--json]`: the playbook's KPIs from recorded streams.
 
-Input: JSON lines, each either `{"topic": "<logical topic>", "value": {...}}` (a dump of
-several topics) or a bare record whose topic is recognised by its fields: turns
-(`conversation.turns`), decisions (`escalation.decisions`), handoff requests, handoff
-events and learning examples. Everything is computed per conversation; each KPI says what it
-needs and is null when its inputs are absent.
+Input: JSON lines of topic records or of `warmhandoff replay` output, read and checked by
+streams/offline/report_input.py. Everything is computed per conversation; each KPI says what
+it needs and is null when its inputs are absent, and the report lists what it read and, for
+each null KPI, what it would need. Replay output carries decisions and their triggers only:
+no times and no outcomes, so every outcome KPI is null, and trigger shares need labels
+(`learning.examples` lines mixed in).
 
 Definitions:
 - escalation rate: conversations with an `escalate` decision (a handoff was created) over
@@ -29,72 +30,43 @@ Definitions:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import fmean
 from typing import Any
 
-import orjson
+from warmhandoff.streams.offline.report_input import KINDS, Streams, kind_of, read_streams
 
-from warmhandoff.streams.contract.errors import WarmhandoffError
+__all__ = [
+    "KINDS",
+    "Streams",
+    "build_report",
+    "kind_of",
+    "kpis",
+    "read_streams",
+    "render",
+    "returned",
+]
 
 RETURN_WINDOW = timedelta(hours=24)
-KINDS = {
-    "conversation.turns": "turn",
-    "escalation.decisions": "decision",
-    "handoff.requests": "request",
-    "handoff.events": "event",
-    "learning.examples": "example",
+
+#: What each KPI is computed from: shown in place of a KPI its inputs did not include.
+NEEDS = {
+    "conversations": "decisions",
+    "escalated": "decisions",
+    "escalation_rate": "decisions",
+    "containment_rate": "decisions",
+    "deflection_quality": "conversation.turns with customer.id",
+    "right_channel_rate": "handoff events: resolved, handed_back or failed",
+    "first_contact_resolution": "conversation.turns with customer.id",
+    "average_speed_of_answer_seconds": "handoff events: accepted",
+    "handle_time_seconds": "handoff events: accepted and resolved",
+    "csat": "handoff events: csat",
+    "csat_responses": "handoff events",
+    "customer_effort_turns": "decisions",
+    "customer_effort_repeats": "decisions",
+    "service_level": "handoff events: accepted or abandoned",
 }
-
-
-@dataclass(slots=True)
-class Streams:
-    """Recorded records by kind, as plain JSON objects."""
-
-    turns: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    examples: list[dict[str, Any]] = field(default_factory=list)
-
-
-def kind_of(doc: dict[str, Any]) -> str | None:
-    """The kind of a bare record, from its fields."""
-    if "example_id" in doc:
-        return "example"
-    if "decision_id" in doc and "action" in doc:
-        return "decision"
-    if "handoff_id" in doc and "routing" in doc:
-        return "request"
-    if "event_id" in doc and "handoff_id" in doc and "type" in doc:
-        return "event"
-    if "role" in doc and "seq" in doc and "text" in doc:
-        return "turn"
-    return None
-
-
-def read_streams(lines: Iterable[bytes]) -> Streams:
-    """Sort a dump's lines by kind; a line of no known kind is a user error."""
-    streams = Streams()
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise WarmhandoffError(f"line {number}: not JSON") from None
-        if not isinstance(doc, dict):
-            raise WarmhandoffError(f"line {number}: expected a JSON object")
-        if "topic" in doc and isinstance(doc.get("value"), dict):
-            kind, doc = KINDS.get(str(doc["topic"])), doc["value"]
-        else:
-            kind = kind_of(doc)
-        if kind is None:
-            raise WarmhandoffError(f"line {number}: not a record of a known topic")
-        getattr(streams, f"{kind}s").append(doc)
-    return streams
 
 
 def _ts(value: str) -> datetime:
@@ -149,7 +121,8 @@ def _handoffs(streams: Streams) -> dict[str, _Handoff]:
     for d in streams.decisions:
         if d["action"] == "escalate" and d.get("handoff_id"):
             h = found[d["handoff_id"]]
-            h.created = h.created or _ts(d["ts"])
+            # A decision read from replay output has no time of its own.
+            h.created = h.created or (_ts(d["ts"]) if d.get("ts") else None)
             h.queue = h.queue or d.get("queue")
     for r in streams.requests:
         h = found[r["handoff_id"]]
@@ -245,7 +218,7 @@ def kpis(streams: Streams, *, default_sla_seconds: float = 60.0) -> dict[str, An
         "average_speed_of_answer_seconds": _mean(asa),
         "handle_time_seconds": _mean(handle),
         "csat": _mean(csat),
-        "csat_responses": len(csat),
+        "csat_responses": len(csat) if streams.events else None,
         "customer_effort_turns": _mean(effort_turns),
         "customer_effort_repeats": _mean(effort_repeats),
         "service_level": _share(within, offered),
@@ -268,24 +241,52 @@ def build_report(
         for e in streams.events
         if e["type"] == "resolved" and e.get("reason")
     }
+    found = kpis(streams, default_sla_seconds=default_sla_seconds)
     return {
-        "kpis": kpis(streams, default_sla_seconds=default_sla_seconds),
+        "inputs": inputs(streams),
+        "kpis": found,
+        "missing": {key: NEEDS[key] for key, value in found.items() if value is None},
         "target_precision": target_precision,
         "triggers": trigger_performance(joined, target=target_precision),
         "deflection_candidates": deflection_candidates(joined, reasons),
     }
 
 
+def inputs(streams: Streams) -> dict[str, Any]:
+    """What the report was built from: records read, kept by kind, and skipped by reason."""
+    return {
+        "read": streams.read,
+        "decisions": len(streams.decisions),
+        "decisions_from_replay": streams.replayed,
+        "turns": len(streams.turns),
+        "handoff_requests": len(streams.requests),
+        "handoff_events": len(streams.events),
+        "labels": len(streams.examples),
+        "skipped": dict(sorted(streams.skipped.items())),
+    }
+
+
 def render(report: dict[str, Any]) -> str:
-    """The report as aligned text."""
-    lines = []
+    """The report as aligned text: what it was built from, then the KPIs and the rows."""
+    read = report["inputs"]
+    replayed = read["decisions_from_replay"]
+    lines = [
+        f"inputs: {read['read']} read; {read['decisions']} decisions"
+        + (f" ({replayed} from replay output)" if replayed else "")
+        + f", {read['turns']} turns, {read['handoff_requests']} handoff requests, "
+        f"{read['handoff_events']} handoff events, {read['labels']} labels",
+        "",
+    ]
+    missing = report["missing"]
     for key, value in report["kpis"].items():
-        lines.append(f"{key:<34} {'-' if value is None else value}")
+        shown = f"-  (needs {missing[key]})" if value is None else value
+        lines.append(f"{key:<34} {shown}")
+    unlabelled = "" if read["labels"] else " (no labels read: shares need learning.examples)"
     for section in ("triggers", "deflection_candidates"):
         rows = report.get(section)
         if rows:
             lines.append("")
-            lines.append(section)
+            lines.append(section + (unlabelled if section == "triggers" else ""))
             for row in rows:
                 lines.append("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
     return "\n".join(lines) + "\n"

@@ -5,20 +5,21 @@ Reads `conversation.turns`, `escalation.decisions`, `handoff.requests`, `handoff
 beginning, until caught up (past the end offsets found at start, and a poll of one second
 finds nothing more), with no consumer group (nothing is
 committed, nothing else is disturbed). Everything read is held in memory: bound it with
-`--since` on a busy cluster.
+`--since` on a busy cluster. Records are checked as lines of a file are
+(streams/offline/report_input.py): one that is not usable is skipped and counted.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
-from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs
+from warmhandoff.streams.config.connection import ConnectionSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.topics import Topics
-from warmhandoff.streams.offline.report import KINDS, Streams
+from warmhandoff.streams.offline.report_input import KINDS, Streams
+from warmhandoff.streams.offline.scan import scanning_consumer
 
 
 async def read_topics(
@@ -26,12 +27,7 @@ async def read_topics(
 ) -> Streams:
     """Every record of the report's topics (from `since`), sorted into `Streams`."""
     streams = Streams()
-    # `earliest`: with the default `latest`, a reset racing the seek below can skip records.
-    consumer = AIOKafkaConsumer(
-        **aiokafka_kwargs(settings), enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
+    async with scanning_consumer(settings) as consumer:
         kind_by_name = {topics.name(key): kind for key, kind in KINDS.items()}
         known = await consumer.topics()
         tps = [
@@ -68,11 +64,9 @@ async def read_topics(
                 kind = kind_by_name[tp.topic]
                 for record in records:
                     if record.value and record.timestamp >= ms:
-                        getattr(streams, f"{kind}s").append(orjson.loads(record.value))
+                        streams.add_json(record.value, kind)
             # Done once past the end offsets seen at start and a poll finds nothing more. Not
             # the end offsets alone: the embedded broker (Tansu) reports them low.
             if not batch and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
                 break
-    finally:
-        await consumer.stop()
     return streams

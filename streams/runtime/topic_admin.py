@@ -235,7 +235,7 @@ async def _admin(settings: ConnectionSettings) -> AsyncIterator[AIOKafkaAdminCli
             yield admin
     except (KafkaError, OSError, TimeoutError) as exc:
         raise BrokerUnavailableError(
-            f"topic admin on {settings.bootstrap_servers} failed: {type(exc).__name__} {exc}"
+            f"topic admin on {settings.bootstrap_servers} failed: {exc or type(exc).__name__}"
         ) from None
     finally:
         await admin.close()

@@ -183,7 +183,7 @@ def test_max_per_set_subsamples(data_dir: Path, capsys: pytest.CaptureFixture[st
     [
         (["--data", "{missing}"], "not a directory"),
         (["--data", "{empty}"], "none of the known data sets"),
-        (["--data", "{empty}", "--max-per-set", "0"], "--max-per-set must be at least 1"),
+        (["--data", "{empty}", "--max-per-set", "0"], "--max-per-set: must be at least 1"),
     ],
 )
 def test_bad_data_is_a_one_line_error(

@@ -10,6 +10,7 @@ import pytest
 
 from warmhandoff.streams.cli import main
 from warmhandoff.streams.contract.errors import WarmhandoffError
+from warmhandoff.streams.core.transfer import decision_id
 from warmhandoff.streams.learning.insights import (
     deflection_candidates,
     join_labels,
@@ -209,3 +210,37 @@ def test_the_cli_reads_a_dump_and_rejects_unknown_lines(
         read_streams([b'{"hello": 1}'])
     assert main(["report", str(dump), "--from-topics"]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_replay_output_is_read_and_joins_labels_by_decision_id() -> None:
+    replayed = [
+        {"conversation_id": "c-9", "seq": 0, "action": "none", "triggers": [],
+         "signals": {"role": "customer", "repeat_count": 0}},
+        {"conversation_id": "c-9", "seq": 1, "action": "escalate", "triggers": ["human_request"],
+         "handoff_id": "h-9", "signals": {"role": "customer", "repeat_count": 1}},
+        {"conversation_id": "c-9", "seq": 1, "action": "none", "reason": "replayed_seq"},
+        {"conversation_id": None, "seq": None, "action": "rejected", "reason": "line 4: not_json"},
+        {"example_id": "x-9", "conversation_id": "c-9", "decision_id": decision_id("c-9", 1),
+         "label": "escalation_needed"},
+    ]  # fmt: skip
+    streams = read_streams(orjson.dumps(r) for r in replayed)
+    assert streams.replayed == 2 and len(streams.examples) == 1
+    assert streams.skipped == {
+        "replay lines of turns replayed twice": 1,
+        "replay lines of rejected input": 1,
+    }
+    report = build_report(streams)
+    assert report["kpis"]["escalation_rate"] == 1.0
+    assert report["kpis"]["customer_effort_turns"] == 2.0
+    assert report["kpis"]["average_speed_of_answer_seconds"] is None
+    assert report["missing"]["average_speed_of_answer_seconds"] == "handoff events: accepted"
+    [row] = report["triggers"]
+    assert row["trigger"] == "human_request" and row["labelled"] == 1
+    assert row["needed_share"] == 1.0
+
+
+def test_a_dump_with_no_decision_is_refused_with_what_it_held() -> None:
+    with pytest.raises(WarmhandoffError, match=r"read 2 lines and no decision \(2 turns\)"):
+        read_streams(orjson.dumps(turn("c-1", n, "10:00:00", "u-1")) for n in range(2))
+    with pytest.raises(WarmhandoffError, match="3 not JSON, 1 not a JSON object"):
+        read_streams([b"{", b"[1]", b"nope", b"{x"])
