@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from warmhandoff.streams.config.service import LEARNER_PORT, ServiceSettings
+from warmhandoff.streams.config.service import LEARNER_PORT, ServiceSettings, ops_port
 
 
 class LearnerSettings(ServiceSettings):
     """The settings of `warmhandoff learner`: when and how often to ask for a survey."""
 
-    web_port: int = Field(
-        default=LEARNER_PORT,
-        ge=0,
-        le=65535,
-        description=ServiceSettings.model_fields["web_port"].description,
-    )
+    web_port: int = ops_port(LEARNER_PORT)
     learner_survey_idle_seconds: float = Field(
         default=1800.0,
         gt=0,

@@ -8,7 +8,7 @@ side on one host without a clash: worker 6066, router 6067, sink 6068, learner 6
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -22,6 +22,17 @@ SINK_PORT = 6068
 LEARNER_PORT = 6069
 
 
+OPS_PORT_HELP = (
+    "HTTP port of /metrics, /livez, /readyz (0: off); the default is the process's own: "
+    f"worker {WORKER_PORT}, router {ROUTER_PORT}, sink {SINK_PORT}, learner {LEARNER_PORT}"
+)
+
+
+def ops_port(default: int) -> Any:
+    """The `web_port` field of a process whose own ops port is `default`."""
+    return Field(default=default, ge=0, le=65535, description=OPS_PORT_HELP)
+
+
 class ServiceSettings(ConnectionSettings):
     """A process that logs, serves its ops endpoints and may need the local broker."""
 
@@ -33,13 +44,7 @@ class ServiceSettings(ConnectionSettings):
     data_dir: Path = Field(
         Path(".warmhandoff"), description="RocksDB table state and the embedded broker's log"
     )
-    web_port: int = Field(
-        default=WORKER_PORT,
-        ge=0,
-        le=65535,
-        description="HTTP port of /metrics, /livez, /readyz (0: off); the default is the "
-        "process's own: worker 6066, router 6067, sink 6068, learner 6069",
-    )
+    web_port: int = ops_port(WORKER_PORT)
     web_host: str = Field("0.0.0.0", description="address the HTTP endpoints listen on")
     metrics_token: SecretStr | None = Field(
         None,

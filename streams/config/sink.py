@@ -6,18 +6,13 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from warmhandoff.streams.config.service import SINK_PORT, ServiceSettings
+from warmhandoff.streams.config.service import SINK_PORT, ServiceSettings, ops_port
 
 
 class SinkSettings(ServiceSettings):
     """The settings of `warmhandoff sink KIND`: retries and each CRM receiver."""
 
-    web_port: int = Field(
-        default=SINK_PORT,
-        ge=0,
-        le=65535,
-        description=ServiceSettings.model_fields["web_port"].description,
-    )
+    web_port: int = ops_port(SINK_PORT)
     sink_retry_attempts: int = Field(
         default=6,
         ge=1,

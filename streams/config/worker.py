@@ -7,18 +7,13 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from warmhandoff.streams.config.service import WORKER_PORT, ServiceSettings
+from warmhandoff.streams.config.service import WORKER_PORT, ServiceSettings, ops_port
 
 
 class WorkerSettings(ServiceSettings):
     """The settings of `warmhandoff worker`: policy, table state, deadlines and the HTTP intake."""
 
-    web_port: int = Field(
-        default=WORKER_PORT,
-        ge=0,
-        le=65535,
-        description=ServiceSettings.model_fields["web_port"].description,
-    )
+    web_port: int = ops_port(WORKER_PORT)
     policy_file: Path | None = Field(
         None, description="the escalation policy (default: the policy shipped in the package)"
     )
