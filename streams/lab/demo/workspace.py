@@ -42,11 +42,8 @@ class Workspace:
         root = logging.getLogger()
         handlers, level = list(root.handlers), root.level
         structlog_config = structlog.get_config()
-        configure_logging("INFO", "json")
         stream = self.log_path.open("a", encoding="utf-8")
-        for handler in root.handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(stream)
+        configure_logging("INFO", "json", stream=stream)
         root.addHandler(_Alert(alert))
         logging.captureWarnings(True)
         try:
