@@ -51,7 +51,6 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import (
     ClusterAuthorizationFailedError,
@@ -60,19 +59,20 @@ from aiokafka.errors import (
 )
 from pydantic import ValidationError
 
+from warmhandoff.agents.directives import parse_directive
+from warmhandoff.agents.exceptions import BotClientError, InvalidTurnError
+from warmhandoff.agents.turns import as_turn, describe
 from warmhandoff.streams.config.connection import (
     ConnectionSettings,
     aiokafka_kwargs,
     load_settings,
     topics_for,
 )
-from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.models import (
     Directive,
     DirectiveType,
     HandoffEvent,
     HandoffEventType,
-    Role,
     Turn,
 )
 from warmhandoff.streams.contract.topics import Topics
@@ -108,18 +108,6 @@ OfferChoice = Literal["callback", "ticket", "keep_waiting"]
 #: Ids of the events a bot reports are derived from the directive they answer, so a retried
 #: answer is the same event (the pipeline deduplicates on `event_id`).
 ANSWER_NAMESPACE = uuid.UUID("0b6f8d8e-2f4e-5c1e-9a57-6b0f1f3f3c11")
-
-
-# mypy sees warmhandoff.* as Any while the editable install hides it (see pyproject), hence the
-# ignore, which stays quiet once mypy resolves the package.
-class BotClientError(WarmhandoffError):  # type: ignore[misc, unused-ignore]
-    """The bot client cannot deliver turns or directives."""
-
-    retriable = True
-
-
-class InvalidTurnError(WarmhandoffError):  # type: ignore[misc, unused-ignore]
-    """A turn or an event the bot asked to publish does not fit the contract."""
 
 
 @dataclass(slots=True)
@@ -346,7 +334,7 @@ class BotClient:
         try:
             checked = HandoffEvent.model_validate(data)
         except ValidationError as exc:
-            raise InvalidTurnError(f"not a handoff event: {_describe(exc)}") from None
+            raise InvalidTurnError(f"not a handoff event: {describe(exc)}") from None
         producer = self._require_producer()
         ack = await producer.send(
             self._events_topic,
@@ -572,48 +560,6 @@ class BotClient:
         return self._producer
 
 
-def as_turn(turn: Turn | Mapping[str, Any] | None = None, /, **fields: Any) -> Turn:
-    """A `Turn` from a turn, a dict of its fields and/or keyword arguments; `ts` defaults to
-    now. InvalidTurnError, in one line naming the fields, when it does not fit the contract."""
-    if isinstance(turn, Turn) and not fields:
-        return turn
-    data: dict[str, Any] = turn.model_dump() if isinstance(turn, Turn) else dict(turn or {})
-    data.update(fields)
-    data.setdefault("ts", datetime.now(UTC))
-    try:
-        return Turn.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidTurnError(f"not a turn: {_describe(exc)}") from None
-
-
-def _describe(exc: ValidationError) -> str:
-    """Field paths and error types, never the values (they may hold customer text)."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}"
-        for err in exc.errors(include_input=False, include_url=False)[:5]
-    )
-
-
-def turn(
-    conversation_id: str,
-    seq: int,
-    role: Role | str,
-    text: str,
-    *,
-    now: datetime,
-    **optional: Any,
-) -> Turn:
-    """A turn event; `optional` takes any other `Turn` field (channel, locale, nlu, ...)."""
-    return Turn(
-        conversation_id=conversation_id,
-        seq=seq,
-        ts=now,
-        role=Role(role),
-        text=text,
-        **optional,
-    )
-
-
 class _RefusalFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("Unexpected error during InitProducerIdRequest")
@@ -629,22 +575,3 @@ def _quiet_refusal() -> Iterator[None]:
         yield
     finally:
         logger.removeFilter(refusal)
-
-
-def parse_directive(value: bytes | None) -> Directive:
-    """A directive from its JSON, ignoring unknown fields; ValueError (no input) when invalid."""
-    try:
-        data = orjson.loads(value or b"")
-        if isinstance(data, dict):
-            # Ignore fields a newer pipeline added: published schemas only grow (models.py).
-            data = {k: v for k, v in data.items() if k in Directive.model_fields}
-        return Directive.model_validate(data)
-    except orjson.JSONDecodeError:
-        raise ValueError("not JSON") from None
-    except ValidationError as exc:
-        # The message names fields and error types only: the input may hold customer text.
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['type']}"
-            for err in exc.errors(include_input=False)[:5]
-        ]
-        raise ValueError("; ".join(problems)) from None

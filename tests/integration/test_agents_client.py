@@ -11,7 +11,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from warmhandoff.agents.client import BotClient, InvalidTurnError
+from warmhandoff.agents import BotClient, InvalidTurnError
 from warmhandoff.agents.scenarios import generate
 from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs, topics_for
 from warmhandoff.streams.contract.models import Directive, DirectiveType, Turn

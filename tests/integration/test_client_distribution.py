@@ -32,7 +32,7 @@ def test_the_client_distribution_installs_without_the_pipeline(tmp_path: Path) -
     probe = (
         "import importlib.util as u, pathlib, sys\n"
         "from warmhandoff.agents import BotClient\n"
-        "from warmhandoff.agents.client import as_turn\n"
+        "from warmhandoff.agents.turns import as_turn\n"
         "from warmhandoff.streams.contract.models import Turn\n"
         "client = BotClient('127.0.0.1:9')\n"
         "print(client._turns_topic)\n"

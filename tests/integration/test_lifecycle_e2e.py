@@ -14,7 +14,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from warmhandoff.agents.client import BotClient, turn
+from warmhandoff.agents.client import BotClient
+from warmhandoff.agents.turns import turn
 from warmhandoff.streams.config.connection import aiokafka_kwargs
 from warmhandoff.streams.contract.models import Role
 from warmhandoff.streams.runtime.broker import free_port

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from warmhandoff.agents import BotClient, InvalidTurnError
-from warmhandoff.agents.client import as_turn
+from warmhandoff.agents.turns import as_turn
 from warmhandoff.streams.contract.errors import ConfigError
 from warmhandoff.streams.contract.models import Role, Turn
 

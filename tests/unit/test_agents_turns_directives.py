@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from warmhandoff.agents.client import parse_directive, turn
+from warmhandoff.agents.directives import parse_directive
+from warmhandoff.agents.turns import turn
 from warmhandoff.streams.contract.models import DirectiveType, Nlu, Role
 
 NOW = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)

@@ -20,9 +20,10 @@ import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer
 
-from warmhandoff.agents.client import BotClient, turn
+from warmhandoff.agents.client import BotClient
 from warmhandoff.agents.scenarios import Conversation, generate
 from warmhandoff.agents.simulator import SimulatedBot, SimulationReport
+from warmhandoff.agents.turns import turn
 from warmhandoff.streams.config.connection import aiokafka_kwargs
 from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
