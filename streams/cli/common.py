@@ -7,7 +7,7 @@ import argparse
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -106,6 +106,14 @@ def quiet_kafka_client() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+def print_report(report: Any, as_json: bool, render: Callable[[Any], str]) -> None:
+    """A command's report on stdout: indented JSON, or the table `render` makes of it."""
+    if as_json:
+        print_json(report)
+    else:
+        sys.stdout.write(render(report))
 
 
 def print_json(document: object) -> None:

@@ -19,7 +19,12 @@ from warmhandoff.streams.cli.arguments import (
     share,
     whole,
 )
-from warmhandoff.streams.cli.common import interrupt_on_sigterm, print_json, require_broker
+from warmhandoff.streams.cli.common import (
+    interrupt_on_sigterm,
+    print_json,
+    print_report,
+    require_broker,
+)
 from warmhandoff.streams.cli.exceptions import UsageError
 from warmhandoff.streams.contract.errors import WarmhandoffError
 
@@ -306,12 +311,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from warmhandoff.streams.policy.loader import load_policy
 
     report = evaluate(args.data, max_per_set=args.max_per_set, policy=load_policy(args.policy))
-    if args.json:
-        print_json(report)
-    else:
-        from warmhandoff.streams.lab.eval.table import render_table
+    from warmhandoff.streams.lab.eval.table import render_table
 
-        sys.stdout.write(render_table(report))
+    print_report(report, args.json, render_table)
     return 0
 
 
@@ -320,10 +322,7 @@ def _cmd_privacy(args: argparse.Namespace) -> int:
 
     report = measure(corpus(args.per_kind, seed=args.seed))
     report["per_kind"], report["seed"] = args.per_kind, args.seed
-    if args.json:
-        print_json(report)
-    else:
-        sys.stdout.write(render(report))
+    print_report(report, args.json, render)
     return 0
 
 

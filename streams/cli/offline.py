@@ -19,7 +19,7 @@ from warmhandoff.streams.cli.cluster import BOOTSTRAP_HELP
 from warmhandoff.streams.cli.common import (
     note,
     open_input,
-    print_json,
+    print_report,
     quiet_kafka_client,
     settings_from,
     turn_size_limit,
@@ -189,10 +189,7 @@ def _cmd_policy_diff(args: argparse.Namespace) -> int:
         raise WarmhandoffError(f"{args.on}: {exc}") from None
     if report["skipped"]:
         note(f"{args.on}: {skipped_line(report['lines'], report['skipped'])}")
-    if args.json:
-        print_json(report)
-    else:
-        sys.stdout.write(render(report))
+    print_report(report, args.json, render)
     return 0
 
 
@@ -222,10 +219,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if streams.skipped:
         note(skipped_line(streams.read, streams.skipped, what))
     report = build_report(streams, target_precision=args.target_precision)
-    if args.json:
-        print_json(report)
-    else:
-        sys.stdout.write(render(report))
+    print_report(report, args.json, render)
     return 0
 
 
