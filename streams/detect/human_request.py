@@ -11,6 +11,11 @@ talking to a human?") are removed before matching.
 
 Patterns cover English, Spanish, French, German, Portuguese and Italian, and run on folded
 text (lowercase, no accents; see `normalize.fold`).
+
+The patterns catch plainly worded requests; the learned text classifier's `human_request`
+head (`text_classifier`, with a high threshold) catches the rest: questions about how to
+reach someone, misspellings, chat spelling and other languages' word order. A turn is a
+request when either finds one.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import re
 
 from warmhandoff.streams.detect.gate import Gate, words
 from warmhandoff.streams.detect.normalize import fold
+from warmhandoff.streams.detect.text_classifier import TextClassifier, shipped_heads
 
 # --- vocabulary (folded) ----------------------------------------------------------------
 
@@ -301,7 +307,8 @@ _NEG_CUE = (
     r"|pas|sans|jamais|pas\s+besoin|nicht|kein\w*|ohne|nie|nao|sem|non|senza|mai)"
 )
 _GLUE = (
-    r"(?:i|we|really|actually|even|necessarily|want|wanna|need|wish|like|care|have|to|be|being"
+    r"(?:i|we|really|actually|even|necessarily|want|wanted|wanna|need|needed|wish|like|care|have"
+    r"|to|be|being"
     r"|ask|asked|asking"
     r"|get|getting|feel|the|a|an|any|just|ever|again|going|gonna|plan|intend|interested|in|for"
     r"|with|transferred|connected|pass|quiero|necesito|hace|falta|es|necesario|que|me|a|con"
@@ -322,11 +329,42 @@ def _clauses(folded: str) -> list[str]:
     return [c for c in _CLAUSE.split(folded) if c and not c.isspace()]
 
 
-def is_human_request(text: str) -> bool:
-    """Return True when the customer explicitly asks for a human, a desk or a callback."""
+def is_human_request(text: str, *, classifier: TextClassifier | None = None) -> bool:
+    """Return True when the customer explicitly asks for a human, a desk or a callback.
+
+    `classifier` replaces the shipped text classifier (the evaluation passes one trained
+    without the data set it measures).
+    """
     if not text:
         return False
     folded = fold(text)
+    if asks_for_human(folded):
+        return True
+    heads = shipped_heads(folded) if classifier is None else classifier.found(folded)
+    return "human_request" in heads and not _vetoed(folded)
+
+
+# What the classifier cannot read from a bag of words: a request that is negated ("I don't
+# want to talk to a human"), reported ("my agent told me to call"), about the bot ("am I
+# talking to a person?") or about the process ("do I need to speak to someone to..."). The
+# patterns judge those clause by clause; the classifier's guess is dropped when any is there.
+_VETO = re.compile(
+    r"\b(?:not|n't|never|no\s+need|rather\s+not|nobody|no\s+one|no|nunca|ne|pas|jamais|nicht"
+    r"|kein\w*|nie|nao|non|mai|sin|sem|senza|ohne)\b|n't\b"
+    r"|\b(?:avoid\w*|told|said|was|were|been|already|earlier|yesterday|previously)\b"
+    # "how do I become an agent": a career question, in each supported language
+    r"|\b(?:become|becoming|devenir|werden?|werde|diventare|convertirme|volverme|tornar-me"
+    r"|tornar\s+me|ser\s+um)\b"
+    r"|\b(?:do|does|will|would|should)\s+(?:i|we|you|one)\s+(?:need|have|got)\s+to\b"
+)
+
+
+def _vetoed(folded: str) -> bool:
+    return bool(_VETO.search(folded) or _BOT_QUESTION.search(folded))
+
+
+def asks_for_human(folded: str) -> bool:
+    """The patterns alone, on already folded text."""
     present = words(folded)
     candidates = _REQUEST.select(folded)
     if not candidates and present.isdisjoint(_BARE_WORDS):

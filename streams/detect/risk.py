@@ -1,13 +1,18 @@
 """Risk topics: payments, cancellation, identity, fraud and compliance.
 
-Each family is a set of concepts written as patterns over folded text (see
-`normalize.fold`): an event plus its object ("charged twice", "card was stolen", "close my
-account"), not a bare keyword, so "what is the refund policy for flights" still tags
-payments but "how do I change my billing address" does not. English first, with the main
-phrases in Spanish, French, German, Portuguese and Italian.
+A turn's families come from three places, and a family any of them finds counts:
 
-The bot's NLU intent label, when there is one, is mapped by its word parts
-("report_fraud", "cancel-subscription", "PinBlocked" are all understood).
+- patterns over folded text (see `normalize.fold`): an event plus its object ("charged
+  twice", "card was stolen", "close my account"), not a bare keyword, so "what is the refund
+  policy for flights" still tags payments but "how do I change my billing address" does not.
+  English first, with the main phrases in Spanish, French, German, Portuguese and Italian.
+  Compliance (legal action, regulators, data-protection requests) is found by patterns only:
+  there is no labelled data to learn it from;
+- the learned text classifier (`text_classifier`) for fraud, identity, payments and
+  cancellation, for what the patterns do not spell out: a double charge or a reversal
+  described in other words, misspellings;
+- the bot's NLU intent label, when there is one, mapped by its word parts ("report_fraud",
+  "cancel-subscription", "PinBlocked" are all understood).
 """
 
 from __future__ import annotations
@@ -17,13 +22,16 @@ from functools import lru_cache
 
 from warmhandoff.streams.detect.gate import Gate
 from warmhandoff.streams.detect.normalize import fold
+from warmhandoff.streams.detect.text_classifier import TextClassifier, shipped_heads
 
 FAMILIES = ("cancellation", "compliance", "fraud", "identity", "payments")
+#: The families the text classifier has a head for.
+LEARNED_FAMILIES = frozenset({"cancellation", "fraud", "identity", "payments"})
 
 _CARD = r"(?:(?:credit|debit|bank|atm|visa|master\s*card|amex|chase|\w+)\s+)?cards?"
 _MONEY_EVENT = (
-    r"(?:payments?|charges?|charged|transactions?|tran?sa?ctions?|transfers?|withdrawa?ls?"
-    r"|witdrawals?|wd|purchases?|debits?|direct\s+debits?|withdrawn|withdrew|took\s+out"
+    r"(?:payments?|charges?|charged|transactions?|transfers?|withdrawa?ls?"
+    r"|purchases?|debits?|direct\s+debits?|withdrawn|withdrew|took\s+out"
     r"|taken\s+out|spent|spending|money|cash|funds|bill|activity|activities)"
 )
 _SOMEONE = r"(?:someone|somebody|some\s+one|someone\s+else|a\s+stranger|a\s+thief)"
@@ -36,7 +44,7 @@ _DENY = (
     r"|do\s*n[o']?t|dont|do\s+not|am\s+not|'m\s+not)\s+(?:\w+\s+)?"
 )
 _DENIED_ACT = (
-    r"(?:make|made|do|done|authori[sz]e|authori[sz]ed|recogni[sz]e|recongi[sz]e|buy|bought|order"
+    r"(?:make|made|do|done|authori[sz]e|authori[sz]ed|recogni[sz]e|buy|bought|order"
     r"|ordered|spend|spent|withdraw|take|took|approve|approved|agree|initiate|initiated|perform"
     r"|performed|create|created|submit|submitted|complete|completed|go|went|charge|purchase"
     r"|purchased|recall|remember|recogni[sz]ing|familiar)"
@@ -121,7 +129,7 @@ _ACCOUNT = (
 )
 _LOST_THING = r"(?:wallet|purse|cards?|visa|master\s*card|amex|american\s+express)"
 _MONEY_WORDS = (
-    "payment payments charge charges charged trans* trasa* withdraw* witdraw* wd purchase*"
+    "payment payments charge charges charged trans* withdraw* purchase*"
     " debit* withdrew took taken spent spending money cash funds bill activity activities"
 )
 
@@ -131,10 +139,10 @@ _RULES: tuple[tuple[str, str, str], ...] = (
     # --- fraud: unauthorised or unrecognised activity, lost/stolen/compromised cards ---------
     (
         "fraud",
-        "frau* frad* scam* phish* hack* theft stolen stole steal stealing compromised snatched"
+        "frau* scam* phish* hack* theft stolen stole steal stealing compromised snatched"
         " pickpocketed pickpocket mugged robbed"
         " unauthorized unauthorised unathorized unathorised skimm* cloned",
-        r"\bfraud\w*|\bfrau?dul[ae]nt|\bfradulent|\bscam(?:med|mer|mers|s)?\b|\bphish\w*"
+        r"\bfraud\w*|\bscam(?:med|mer|mers|s)?\b|\bphish\w*"
         r"|\bhack(?:ed|er|ers)\b|\bidentity\s+theft|\bcard\s+theft\b"
         r"|\bst(?:olen|eal|ealing)\b|\bstole\b(?<!atm\sstole)(?<!machine\sstole)|\bcompromised\b"
         r"|\bunauthori[sz]ed\b|\bunathori[sz]ed\b"
@@ -225,9 +233,9 @@ _RULES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "fraud",
-        "recogni* recongi*",
+        "recogni*",
         r"\b(?:do\s*n[o']?t|dont|do\s+not|did\s*n[o']?t|am\s+not|'m\s+not)\s+(?:\w+\s+)?"
-        r"(?:recogni[sz]e|recongi[sz]e|recogni[sz]ing)",
+        r"(?:recogni[sz]e|recogni[sz]ing)",
     ),
     (
         "fraud",
@@ -244,7 +252,7 @@ _RULES: tuple[tuple[str, str, str], ...] = (
         "what why where how",
         r"\b(?:what|why)\s+(?:is\s+)?(?:this|that|these)\s+(?:\w+\s+)?(?:charge|payment"
         # ... not its status: "why is this payment still pending?"
-        r"|withdrawa?l|witdrawal|transaction|debit)s?\b(?!\s+(?:\w+\s+)?(?:pending|declined"
+        r"|withdrawa?l|transaction|debit)s?\b(?!\s+(?:\w+\s+)?(?:pending|declined"
         r"|cancell?ed|reversed|failed|taking))"
         r"|\b(?:where|how)\s+(?:this|that|the|these)\s+(?:\w+\s+)?(?:charge|payment|withdrawal"
         r"|transaction|debit)s?\s+(?:\w+\s+){0,2}(?:came|come|coming|got|get)\b",
@@ -451,7 +459,7 @@ _RULES: tuple[tuple[str, str, str], ...] = (
         "payments",
         "double duplicate duplicated twice repeated repeat same doubled",
         r"\b(?:double|duplicate|duplicated|twice|repeated|repeat|same)[- ](?:\w+\s+)?(?:charges?"
-        r"|payments?|transactions?|tran?sa?ctions?|debits?|billing|charged)\b"
+        r"|payments?|transactions?|debits?|billing|charged)\b"
         r"|\b(?:payment|charge|transaction|debit)s?\s+(?:was\s+|were\s+|got\s+|is\s+)?(?:doubled"
         r"|duplicated|repeated)\b|\bin\s+duplicate\b",
     ),
@@ -762,11 +770,19 @@ def intent_families(intent: str) -> frozenset[str]:
     return frozenset(family for family, parts in _INTENT_RULES if parts <= words)
 
 
-def risk_families(text: str, intent: str | None = None) -> tuple[str, ...]:
-    """Return the sorted risk families the turn touches, from its text and NLU intent."""
+def risk_families(
+    text: str, intent: str | None = None, *, classifier: TextClassifier | None = None
+) -> tuple[str, ...]:
+    """Return the sorted risk families the turn touches, from its text and NLU intent.
+
+    `classifier` replaces the shipped text classifier (the evaluation passes one trained
+    without the data set it measures).
+    """
     found: set[str] = set(intent_families(intent)) if intent else set()
     if text:
         folded = fold(text)
+        heads = shipped_heads(folded) if classifier is None else classifier.found(folded)
+        found.update(LEARNED_FAMILIES.intersection(heads))
         patterns = _GATE.patterns
         for index in _GATE.select(folded):
             family = _FAMILY_OF[index]

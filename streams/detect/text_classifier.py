@@ -1,0 +1,96 @@
+"""A learned linear classifier over a turn's words and letter groups.
+
+One logistic regression per head (an explicit request for a human, and the risk families
+fraud, identity, payments and cancellation), all over the same features
+(`text_features.features`). The weights live in `text_model.json` (package data), written by
+`python -m warmhandoff.streams.lab.training.text_classifier`, which records in the same file
+the data it learned from, their licences, the command and the leave-one-dataset-out figures.
+
+Only features with a weight are kept in the file, so scoring a turn is one dictionary
+look-up per feature and one sum over the rows found. Deterministic: no randomness, no
+download, the same turn always gets the same scores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from functools import cache, lru_cache
+from importlib.resources import files
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+
+from warmhandoff.streams.detect.text_features import FEATURES_VERSION, features
+
+MODEL_FILE = "text_model.json"
+MODEL_FORMAT = "warmhandoff.text_classifier"
+
+
+class ModelFileError(ValueError):
+    """The model file is not one this code can read."""
+
+
+class TextClassifier:
+    """Scores folded text on each head; a head is found when its score reaches its threshold."""
+
+    def __init__(self, model: Mapping[str, Any]) -> None:
+        if model.get("format") != MODEL_FORMAT:
+            raise ModelFileError(f"not a {MODEL_FORMAT} model")
+        if model.get("features_version") != FEATURES_VERSION:
+            raise ModelFileError(
+                f"model reads features version {model.get('features_version')}, "
+                f"this code makes version {FEATURES_VERSION}: retrain it"
+            )
+        self.heads: tuple[str, ...] = tuple(model["heads"])
+        table: Mapping[str, Sequence[float]] = model["weights"]
+        # Row 0 is all zeros and stands for every feature the model has no weight for, so a
+        # turn's rows are gathered without filtering out the unknown ones in Python.
+        self._index = {name: row for row, name in enumerate(table, 1)}
+        width = len(self.heads)
+        rows = [[0.0] * width, *table.values()]
+        self._weights = np.array(rows, dtype=np.float64).reshape(-1, width)
+        self._bias = np.array(model["bias"], dtype=np.float64)
+        # Thresholds are probabilities in the file, compared as log-odds (no exp per turn).
+        self._cut = np.array([_logit(p) for p in model["thresholds"]], dtype=np.float64)
+
+    def logits(self, folded: str) -> np.ndarray:
+        """Each head's log-odds for already folded text."""
+        rows = np.fromiter(map(self._index.get, features(folded), repeat(0)), dtype=np.intp)
+        scores: np.ndarray = self._weights.take(rows, axis=0).sum(axis=0) + self._bias
+        return scores
+
+    def probabilities(self, folded: str) -> dict[str, float]:
+        """Each head's probability (for reports and tests; the detector compares log-odds)."""
+        return {
+            head: 1.0 / (1.0 + math.exp(-float(x)))
+            for head, x in zip(self.heads, self.logits(folded), strict=True)
+        }
+
+    def found(self, folded: str) -> tuple[str, ...]:
+        """The heads whose score reaches their threshold, in head order."""
+        hits = self.logits(folded) >= self._cut
+        return tuple(head for head, hit in zip(self.heads, hits.tolist(), strict=True) if hit)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+@cache
+def shipped() -> TextClassifier:
+    """The classifier in the package's model file (read once)."""
+    raw = files("warmhandoff.streams.detect").joinpath(MODEL_FILE).read_text(encoding="utf-8")
+    return TextClassifier(json.loads(raw))
+
+
+@lru_cache(maxsize=1024)
+def shipped_heads(folded: str) -> tuple[str, ...]:
+    """The shipped classifier's heads found in already folded text.
+
+    Cached: the human-request and risk detectors both ask for the same turn.
+    """
+    return shipped().found(folded)
