@@ -186,9 +186,11 @@ class Signals(_Out):
     ts: datetime
     role: Role
     channel: Channel | None = None
-    sentiment: float = 0.0  # [-1, 1], this turn (customer turns only; 0 otherwise)
+    # [-1, 1], this turn (customer turns only; 0 otherwise), read in context: a turn that
+    # only declines, closes or thanks ("no, thank you") is never negative
+    sentiment: float = 0.0
     sentiment_trend: float = 0.0  # smoothed customer sentiment over the conversation
-    frustration: float = 0.0  # [0, 1], conversation-level dissatisfaction
+    frustration: float = 0.0  # [0, 1], the customer's dissatisfaction over the conversation
     human_request: bool = False
     confidence: float | None = None  # the bot's NLU confidence for this turn
     low_confidence_streak: int = 0
@@ -196,13 +198,17 @@ class Signals(_Out):
     repeat: bool = False  # customer repeated or rephrased an earlier turn
     repeat_count: int = 0
     dissatisfied: bool = False  # explicit cue: "not working", "that's wrong", ...
+    # This turn alone is sharply dissatisfied: an insult, a threat to leave, or an unhappy
+    # turn said with anger, swearing or shouting.
+    sharp: bool = False
     risk: list[str] = []  # families without the `risk.` prefix
     vip: bool = False
     tier: str | None = None
     churn_risk: float | None = None
     lifetime_value: float | None = None
-    language: str = "und"  # ISO 639-1, "und" when the text is too short to tell
+    language: str = "und"  # ISO 639-1, "und" when the text is too short or unclear to tell
     language_confidence: float = 0.0
+    language_hint: str | None = None  # with "und": the likeliest language, if any
     bot_language: str | None = None  # from the turn's locale
     language_mismatch: bool = False
     accessibility: list[str] = []

@@ -56,10 +56,13 @@ class ConversationState:
     turns: int = 0
     customer_turns: int = 0
     sentiment_trend: float = 0.0
-    frustration: float = 0.0
+    frustration: float = 0.0  # dissatisfaction over the conversation, in [0, 1]
     low_confidence_streak: int = 0
     fallback_streak: int = 0
     failed_actions: int = 0
+    # Bot actions that failed since the customer last wrote: the customer's next turn answers
+    # them, and the dissatisfaction estimate counts them there (core/dissatisfaction.py).
+    recent_failures: int = 0
     repeat_count: int = 0
     clarifications: int = 0
     fingerprints: list[list[str]] = field(default_factory=list)

@@ -5,6 +5,10 @@ cues, repetition, redaction, entities); this module combines them with what the 
 remembers (trend, streaks, repeats) and updates the state. It is pure: no Faust, no Kafka;
 the stream and `warmhandoff replay` call exactly this.
 
+Risk and revenue topics count on the turn that raises them: the customer's words and the
+bot's intent for them, not an intent the bot keeps on a reply that only thanks or agrees, nor
+one it repeats on its own turns; a failed bot action keeps the customer's last ask open.
+
 The raw text is redacted here, first thing; only the redacted text is kept in the state.
 What the detectors read from a short text alone is cached by text (quick replies and
 templates repeat); everything that depends on the conversation is computed per turn.
@@ -24,10 +28,17 @@ from warmhandoff.streams.core.conversation import (
     merge_entities,
     remember,
 )
+from warmhandoff.streams.core.dissatisfaction import (
+    breaks_off,
+    is_sharp,
+    update_dissatisfaction,
+)
 from warmhandoff.streams.detect.cues import accessibility_needs, dissatisfied, revenue_moments
+from warmhandoff.streams.detect.dialogue_acts import dialogue_act
 from warmhandoff.streams.detect.entities import extract_entities
 from warmhandoff.streams.detect.human_request import is_human_request
-from warmhandoff.streams.detect.language import detect_language, locale_language
+from warmhandoff.streams.detect.intensity import intensity_cues
+from warmhandoff.streams.detect.language import identify_language, locale_language
 from warmhandoff.streams.detect.redact import DEFAULT_REGION, redact
 from warmhandoff.streams.detect.repetition import fingerprint, is_repeat
 from warmhandoff.streams.detect.risk import risk_families
@@ -39,15 +50,7 @@ VIP_TIERS = frozenset({"gold", "platinum", "vip", "premier", "enterprise"})
 #: Smoothing of the sentiment trend (weight of the newest customer turn).
 TREND_WEIGHT = 0.4
 
-#: Frustration is a leaky accumulator in [0, 1]: each customer turn keeps this share of it,
-#: dissatisfied turns add to it and clearly satisfied turns take from it.
-FRUSTRATION_KEEP = 0.8
-FRUSTRATION_REPEAT = 0.3
-FRUSTRATION_CUE = 0.35
-FRUSTRATION_FALLBACK = 0.15
-FRUSTRATION_FAILED_ACTION = 0.15
-FRUSTRATION_NEGATIVE = 0.25  # times -sentiment when sentiment is negative
-FRUSTRATION_RELIEF = 0.25  # times sentiment when sentiment is positive
+# `frustration`, the conversation's dissatisfaction, is estimated in core/dissatisfaction.py.
 
 #: Below this share of certainty the language is not trusted for a mismatch.
 LANGUAGE_MIN_CONFIDENCE = 0.8
@@ -90,23 +93,33 @@ def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Si
 
     intent = turn.nlu.intent if turn.nlu else None
     confidence = turn.nlu.confidence if turn.nlu else None
+    raised_before = bool(intent) and intent in state.intents
     if intent and intent not in state.intents:
         remember(state.intents, intent, MAX_INTENTS)
     _update_fields(state, turn, text)
     boundary = _update_steps(state, turn)
+    # The bot's fallbacks and unsure turns the customer is answering, before this turn's own.
+    answering = (state.fallback_streak, state.low_confidence_streak)
     _update_streaks(state, turn, confidence)
 
     bot_language = locale_language(state.locale)
     tier = state.customer.get("tier")
     if turn.role is Role.customer and text:
-        found = _customer_text_signals(state, text, intent, boundary is not None, bot_language)
+        found = _customer_text_signals(state, text, intent, answering, bot_language)
+        if raised_before and dialogue_act(text) is not None:
+            _answered_topics(found, text)
     else:
+        # A customer's turn without text (a button) raises its intent's topics; the bot's own
+        # turns raise none, even when its NLU repeats the customer's intent on them.
+        raises = bool(intent) and (turn.role is Role.customer or boundary is not None)
         found = {
             "sentiment_trend": state.sentiment_trend,
             "frustration": state.frustration,
             "repeat_count": state.repeat_count,
-            "risk": list(risk_families("", intent)) if intent else [],
+            "risk": list(risk_families("", intent)) if raises else [],
         }
+        if boundary is not None:
+            _open_topics(found, state)
     customer_needs = sorted(state.customer.get("accessibility", []))
     if "text_needs" in found:
         customer_needs = sorted({*found["text_needs"], *customer_needs})
@@ -128,6 +141,7 @@ def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Si
         repeat=found.get("repeat", False),
         repeat_count=found["repeat_count"],
         dissatisfied=found.get("dissatisfied", False),
+        sharp=found.get("sharp", False),
         risk=found["risk"],
         vip=bool(tier and str(tier).lower() in VIP_TIERS),
         tier=tier,
@@ -135,6 +149,7 @@ def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Si
         lifetime_value=state.customer.get("lifetime_value"),
         language=found.get("language", "und"),
         language_confidence=found.get("language_confidence", 0.0),
+        language_hint=found.get("language_hint"),
         bot_language=bot_language,
         language_mismatch=found.get("language_mismatch", False),
         accessibility=customer_needs,
@@ -162,33 +177,46 @@ class _TextSignals(NamedTuple):
     (a frozen dataclass sets each field through `object.__setattr__`), on every unseen text.
     """
 
-    sentiment: float
+    sentiment: float  # in context: a turn that only declines, closes or thanks is not negative
     fingerprint: tuple[str, ...]
     dissatisfied: bool
+    intensity: tuple[str, ...]
     human_request: bool
     risk: tuple[str, ...]  # from the text, without the intent's
     language: str
     language_confidence: float
+    language_hint: str | None
     needs: tuple[str, ...]
     revenue: tuple[str, ...]  # from the text, without the intent's
 
 
 def _read_text(text: str) -> _TextSignals:
-    language, confidence = detect_language(text)
+    language, confidence, hint = identify_language(text)
+    score = sentiment(text)
+    # "No, thank you" and "nope, that's all" are how conversations end, not complaints.
+    if score < 0.0 and dialogue_act(text) is not None:
+        score = 0.0
     return _TextSignals(
-        sentiment=sentiment(text),
+        sentiment=score,
         fingerprint=fingerprint(text),
         dissatisfied=dissatisfied(text),
+        intensity=intensity_cues(text),
         human_request=is_human_request(text),
         risk=risk_families(text),
         language=language,
         language_confidence=confidence,
+        language_hint=hint,
         needs=accessibility_needs(text),
         revenue=revenue_moments(text),
     )
 
 
 _read_short_text = lru_cache(maxsize=1024)(_read_text)
+
+
+def forget_texts() -> None:
+    """Empty the cache of detector results by text (the evaluation times unseen turns)."""
+    _read_short_text.cache_clear()
 
 
 def _text_signals(text: str) -> _TextSignals:
@@ -207,15 +235,18 @@ def _customer_text_signals(
     state: ConversationState,
     text: str,
     intent: str | None,
-    failed: bool,
+    answering: tuple[int, int],
     bot_language: str | None,
 ) -> dict[str, Any]:
-    """The text-derived signals of a customer turn; updates trend and frustration."""
+    """The text-derived signals of a customer turn; updates trend and frustration.
+
+    `answering` is the bot's fallback and low-confidence streaks before this turn.
+    """
     read = _text_signals(text)
     score = read.sentiment
     state.customer_turns += 1
     # The trend starts from neutral, so one unhappy message moves it only part of the way:
-    # it is the conversation's mood, and the per-turn threshold judges single turns.
+    # it is the conversation's mood.
     state.sentiment_trend += TREND_WEIGHT * (score - state.sentiment_trend)
 
     fp = read.fingerprint
@@ -225,21 +256,19 @@ def _customer_text_signals(
     if repeat:
         state.repeat_count += 1
     cue = read.dissatisfied
-
-    frustration = state.frustration * FRUSTRATION_KEEP
-    if repeat:
-        frustration += FRUSTRATION_REPEAT
-    if cue:
-        frustration += FRUSTRATION_CUE
-    if state.fallback_streak:
-        frustration += FRUSTRATION_FALLBACK
-    if failed:
-        frustration += FRUSTRATION_FAILED_ACTION
-    if score < 0:
-        frustration += FRUSTRATION_NEGATIVE * -score
-    elif not (repeat or cue):
-        frustration -= FRUSTRATION_RELIEF * score
-    state.frustration = min(1.0, max(0.0, frustration))
+    sharp = is_sharp(score, cue, read.intensity)
+    state.frustration = update_dissatisfaction(
+        state.frustration,
+        state.sentiment_trend,
+        sentiment=score,
+        cue=cue,
+        repeat=repeat,
+        breaking_off=breaks_off(read.intensity),
+        fallbacks=answering[0],
+        unsure=answering[1],
+        failures=state.recent_failures,
+    )
+    state.recent_failures = 0
 
     language, lang_conf = read.language, read.language_confidence
     return {
@@ -249,10 +278,12 @@ def _customer_text_signals(
         "repeat": repeat,
         "repeat_count": state.repeat_count,
         "dissatisfied": cue,
+        "sharp": sharp,
         "human_request": read.human_request,
         "risk": _with_intent(read.risk, risk_families("", intent) if intent else ()),
         "language": language,
         "language_confidence": lang_conf,
+        "language_hint": read.language_hint,
         "language_mismatch": bool(
             bot_language
             and language not in ("und", bot_language)
@@ -262,6 +293,35 @@ def _customer_text_signals(
         "text_needs": read.needs,
         "revenue": _with_intent(read.revenue, revenue_moments("", intent) if intent else ()),
     }
+
+
+def _answered_topics(found: dict[str, Any], text: str) -> None:
+    """A reply that only thanks, agrees or closes raises no topic of its own.
+
+    Bots often keep the NLU intent of the topic on such a reply ("ok thanks" still labelled
+    `refund_status`): that topic was raised on an earlier turn and answered (or is waiting for
+    its handoff), so only what the words themselves say counts here. An intent the
+    conversation has not seen before is the customer's answer to the bot's question ("yes"
+    to "is this about a charge you don't recognise?") and still counts.
+    """
+    read = _text_signals(text)
+    found["risk"] = list(read.risk)
+    found["revenue"] = list(read.revenue)
+
+
+def _open_topics(found: dict[str, Any], state: ConversationState) -> None:
+    """A bot action that failed leaves the customer's last ask open: its topics count.
+
+    The handoff then goes to the desk for what the bot could not finish (a sale to sales, a
+    refund to payments) rather than to a desk for the failure alone.
+    """
+    for entry in reversed(state.transcript):
+        if entry["role"] == Role.customer.value:
+            if entry["text"]:
+                read = _text_signals(entry["text"])
+                found["risk"] = _with_intent(read.risk, tuple(found["risk"]))
+                found["revenue"] = list(read.revenue)
+            return
 
 
 def _with_intent(from_text: tuple[str, ...], from_intent: tuple[str, ...]) -> list[str]:
@@ -309,6 +369,7 @@ def _update_steps(state: ConversationState, turn: Turn) -> SystemBoundary | None
     if turn.bot.status is BotStatus.ok:
         return None
     state.failed_actions += 1
+    state.recent_failures += 1
     return SystemBoundary(action=turn.bot.action, status=turn.bot.status)
 
 

@@ -297,8 +297,12 @@ _REVENUE_RULES: tuple[tuple[str, str, str], ...] = (
         " competencia concurrent concurrence konkurrenz concorrente concorrenza concorrencia",
         r"\b(?:competitor|competitors|competition)\b"
         r"|\b(?:thinking|considering|going|planning|about|want|wanna|ready|decided)\s+(?:of\s+"
-        r"|about\s+|to\s+)?(?:switch|switching|leave|leaving|move|moving|go|going|change|changing)"
-        r"\s+(?:over\s+)?(?:to|providers?|carriers?|banks?|companies|elsewhere)\b"
+        r"|about\s+|to\s+)?(?:(?:switch|switching|change|changing)\s+(?:over\s+)?(?:to"
+        r"|providers?|carriers?|banks?|companies|elsewhere)"
+        # Going, moving or leaving "to" a place is travel, not a change of provider.
+        r"|(?:leave|leaving|move|moving|go|going)\s+(?:over\s+)?(?:to\s+(?:another|a\s+different"
+        r"|a\s+new|a\s+competitor|the\s+competition|your\s+competitors?)|providers?|carriers?"
+        r"|banks?|companies|elsewhere))\b"
         r"|\bwhat\s+(?:would|will|does)\s+it\s+take\s+to\s+keep\s+me"
         r"|\b(?:why\s+should\s+i|convince\s+me\s+to|reason\s+to)\s+stay\b"
         r"|\b(?:found|got|getting|offered|seen)\s+(?:a\s+)?(?:better|cheaper|lower)\s+(?:deal"

@@ -3,13 +3,17 @@
 A fingerprint is the sorted set of content words of a turn: folded (lowercase, no accents),
 stopwords and conversational filler in the supported languages removed, words shorter than
 three characters dropped, and a cheap suffix stemming so "charged", "charges" and "charging"
-agree. Turns are compared by the overlap coefficient, which lets a longer rephrasing of a
-short request still count as a repeat; single-word fingerprints fall back to Jaccard so "ok"
-or "refund" on its own is not matched against every turn that contains it.
+agree. Turns are compared by the cosine of their word sets (shared words over the geometric
+mean of the two sizes): a rephrasing that adds a word or two to a short request still counts
+as a repeat, while a new request that shares a few topic words with a long earlier one does
+not (a short fingerprint wholly inside a long one is how conversations move on: "book it",
+"what's the price" after a turn about the same place). Single-word fingerprints fall back to
+Jaccard so "ok" or "refund" on its own is not matched against every turn that contains it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -82,11 +86,10 @@ def similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     if not a or not b:
         return 0.0
     shared = len(set(a).intersection(b))
-    smaller = min(len(a), len(b))
-    if smaller < 2:
+    if min(len(a), len(b)) < 2:
         # One-word fingerprints must match exactly to count.
         return shared / (len(a) + len(b) - shared)
-    return shared / smaller
+    return shared / math.sqrt(len(a) * len(b))
 
 
 def is_repeat(

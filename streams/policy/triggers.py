@@ -4,10 +4,11 @@ Each enabled trigger becomes a small closure over its thresholds when the policy
 compiled, so evaluating a turn is a handful of attribute comparisons. Every hit records the
 measured value and the threshold it crossed, for the audit trail and the learning stage.
 
-Comparisons: sentiment and its trend fire at or below their thresholds; frustration, churn
-risk, fallback streak and the learned score at or above; the bot's confidence strictly
-below. Boolean detector outputs (human request, risk families) record `True`; list-valued
-ones (accessibility needs, revenue kinds) record what matched and the configured list.
+Comparisons: sentiment and its trend fire at or below their thresholds (the turn's sentiment
+only on a sharp turn unless `sharp_only` is off); frustration, churn risk, fallback streak and
+the learned score at or above; the bot's confidence strictly below. Boolean detector outputs
+(human request, risk families) record `True`; list-valued ones (accessibility needs, revenue
+kinds) record what matched and the configured list.
 
 Hits that carry no per-turn measurement (a risk family, a bot status) are built once and
 shared between turns, because building a hit costs about as much as the rest of the
@@ -119,10 +120,12 @@ def _shared_hits(code: str, threshold: list[str] | None) -> Callable[[HitValue],
 
 
 def _negative_sentiment(t: NegativeSentimentTrigger) -> Evaluator:
-    threshold, trend = t.threshold, t.trend_threshold
+    threshold, trend, sharp_only = t.threshold, t.trend_threshold, t.sharp_only
 
     def fire(s: Signals) -> TriggerHit | None:
-        if s.sentiment <= threshold:
+        # One mildly unhappy turn is not a reason to hand over (`frustration` judges the
+        # conversation); one said sharply is.
+        if s.sentiment <= threshold and (s.sharp or not sharp_only):
             return TriggerHit(code="negative_sentiment", value=s.sentiment, threshold=threshold)
         if trend is not None and s.sentiment_trend <= trend:
             return TriggerHit(code="negative_sentiment", value=s.sentiment_trend, threshold=trend)

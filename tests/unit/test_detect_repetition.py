@@ -54,3 +54,9 @@ def test_similarity_is_symmetric_and_bounded(a: tuple[str, ...], b: tuple[str, .
     assert 0.0 <= similarity(a, b) <= 1.0
     if a:
         assert similarity(a, a) == 1.0
+
+
+def test_a_short_follow_up_inside_a_long_earlier_turn_is_not_a_repeat() -> None:
+    earlier = [fingerprint("Book the Riverside hotel for three nights and send the confirmation")]
+    assert not is_repeat(fingerprint("what's the confirmation number for the hotel?"), earlier)
+    assert is_repeat(fingerprint("the Riverside hotel for three nights, please book it"), earlier)

@@ -70,9 +70,10 @@ def escalate(state: ConversationState, policy: Policy) -> int:
     """Angry turns until the first handoff; returns the next seq."""
     for seq, text in enumerate(ANGRY):
         result = step(state, policy, seq, text)
-        if seq == 1:
+        # One complaint is not yet a dissatisfied conversation; the second one makes it so.
+        if seq == 2:
             assert result.handoff is not None and result.decision.action is Action.escalate
-        elif seq > 1:
+        elif seq > 2:
             assert result.handoff is None and result.decision.action is Action.owned
     return len(ANGRY)
 
