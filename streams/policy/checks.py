@@ -1,16 +1,19 @@
 """Checks that need the whole policy document, not one field.
 
 Names must refer to something declared (a rule's queue, an overflow, a language route),
-rule and self-service names must be unique, verified queues need a disclosure, self-service
-cannot defer a mandatory trigger. These run on the raw YAML data, tolerating any shape, so
-the loader can report them together with schema errors in one pass; `Policy` runs them
-again on validated data so no inconsistent policy can exist.
+rule and flow names must be unique, verified queues need a disclosure, a bot capability
+cannot hold back a mandatory trigger or topic, nor the triggers that hand a flow off. These
+run on the raw YAML data, tolerating any shape, so the loader can report them together with
+schema errors in one pass; `Policy` runs them again on validated data so no inconsistent
+policy can exist.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Collection, Iterable, Mapping
+
+from warmhandoff.streams.policy.topics import TOPICS, topic_trigger
 
 
 class ReferenceErrors(ValueError):
@@ -35,7 +38,7 @@ def reference_problems(
     `mandatory_by_default`: the trigger codes mandatory when the document does not say,
     for raw YAML (validated data states `mandatory` for every trigger).
     """
-    problems = _self_service_problems(data, mandatory_by_default)
+    problems = _capability_problems(data, mandatory_by_default)
     queues = _mapping(data.get("queues"))
 
     def refer(path: str, name: object) -> None:
@@ -102,9 +105,20 @@ def reference_problems(
     return problems
 
 
-def _self_service_problems(
+# How a flow hands off: these triggers are the customer insisting or the bot failing, so a
+# flow that held them back would keep a customer the bot cannot serve.
+_ENDS_A_HOLD = {
+    "human_request": "the customer asking for a human",
+    "frustration": "a frustrated customer",
+    "system_boundary": "the bot's failed action",
+}
+_SECTIONS = (("bot_capabilities", "flow"), ("self_service", "self-service"))
+
+
+def _capability_problems(
     data: Mapping[str, object], mandatory_by_default: Collection[str]
 ) -> list[str]:
+    """Problems in `bot_capabilities` and its earlier form `self_service`, checked together."""
     triggers = _mapping(data.get("triggers"))
 
     def mandatory(code: str) -> bool:
@@ -114,34 +128,45 @@ def _self_service_problems(
         return flag if isinstance(flag, bool) else code in mandatory_by_default
 
     problems: list[str] = []
-    first_named: dict[str, int] = {}
-    first_listed: dict[str, int] = {}  # intent, lower case -> entry
-    for i, entry in _items(data.get("self_service")):
-        name = entry.get("name")
-        if isinstance(name, str):
-            if name in first_named:
-                problems.append(
-                    f"self_service[{i}].name: duplicate self-service name {name!r} "
-                    f"(first at self_service[{first_named[name]}])"
-                )
-            first_named.setdefault(name, i)
-        intents = entry.get("intents")
-        for j, intent in enumerate(intents if isinstance(intents, list) else []):
-            if not isinstance(intent, str):
+    first_named: dict[str, str] = {}
+    first_listed: dict[str, str] = {}  # intent, lower case -> the entry listing it
+    for section, kind in _SECTIONS:
+        for i, entry in _items(data.get(section)):
+            at = f"{section}[{i}]"
+            name = entry.get("name")
+            if isinstance(name, str):
+                if name in first_named:
+                    problems.append(
+                        f"{at}.name: duplicate {kind} name {name!r} (first at {first_named[name]})"
+                    )
+                first_named.setdefault(name, at)
+            for j, intent in _strings(entry.get("intents")):
+                first = first_listed.setdefault(intent.lower(), at)
+                if first != at:
+                    problems.append(
+                        f"{at}.intents[{j}]: intent {intent!r} is already in {first} "
+                        "(list each intent in one entry)"
+                    )
+            for j, code in _strings(entry.get("defer")):
+                if mandatory(code):
+                    problems.append(
+                        f"{at}.defer[{j}]: cannot defer a mandatory trigger: {code} is "
+                        "mandatory in this policy, and mandatory triggers always fire"
+                    )
+                elif section == "bot_capabilities" and code in _ENDS_A_HOLD:
+                    problems.append(
+                        f"{at}.defer[{j}]: cannot defer {code}: {_ENDS_A_HOLD[code]} hands "
+                        "the flow to a human"
+                    )
+            if section != "bot_capabilities":
                 continue
-            first = first_listed.setdefault(intent.lower(), i)
-            if first != i:
-                problems.append(
-                    f"self_service[{i}].intents[{j}]: intent {intent!r} is already in "
-                    f"self_service[{first}] (list each intent in one entry)"
-                )
-        defer = entry.get("defer")
-        for j, code in enumerate(defer if isinstance(defer, list) else []):
-            if isinstance(code, str) and mandatory(code):
-                problems.append(
-                    f"self_service[{i}].defer[{j}]: cannot defer a mandatory trigger: {code} is "
-                    "mandatory in this policy, and mandatory triggers always fire"
-                )
+            for j, topic in _strings(entry.get("topics")):
+                code = topic_trigger(topic)
+                if topic in TOPICS and code != "revenue_opportunity" and mandatory(code):
+                    problems.append(
+                        f"{at}.topics[{j}]: cannot cover {topic}: {code} is mandatory in this "
+                        "policy, and mandatory triggers always fire"
+                    )
     return problems
 
 
@@ -178,6 +203,13 @@ def _overflow_loops(queues: Mapping[object, object]) -> list[str]:
 
 def _mapping(value: object) -> Mapping[object, object]:
     return value if isinstance(value, Mapping) else {}
+
+
+def _strings(value: object) -> list[tuple[int, str]]:
+    """The text items of a list, with their positions (anything else is a schema error)."""
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, str)]
 
 
 def _items(value: object) -> list[tuple[int, Mapping[object, object]]]:

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warmhandoff.streams.contract.models import Signals, TriggerHit
-from warmhandoff.streams.policy.model import Condition, LearnedMode, Policy, Queue
+from warmhandoff.streams.contract.models import BotStatus, Signals, TriggerHit
+from warmhandoff.streams.policy.model import (
+    Capability,
+    Condition,
+    LearnedMode,
+    Policy,
+    Queue,
+    SelfService,
+)
+from warmhandoff.streams.policy.topics import REVENUE_KINDS, topic_trigger
 from warmhandoff.streams.policy.triggers import Evaluator, compile_triggers
 
 
@@ -63,6 +71,18 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class Flow:
+    """A bot capability (or a `self_service` entry) as the decision uses it."""
+
+    name: str
+    min_confidence: float | None  # the NLU confidence a listed intent needs
+    held: frozenset[str]  # trigger codes that do not fire on the flow's turns
+    families: frozenset[str]  # risk families whose `risk.*` trigger does not fire
+    kinds: frozenset[str]  # revenue kinds left out of `revenue_opportunity`
+    hands_off: bool  # False for `self_service`: its hold stays when the customer insists
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledPolicy:
     """The decision tables of one policy."""
 
@@ -84,11 +104,16 @@ class CompiledPolicy:
     language_routing: dict[str, str]
     default_language: str
     playbooks: dict[str, tuple[str, ...]]
-    # Self-service: intent (lower case) -> (min_confidence, codes that do not fire).
-    self_service: dict[str, tuple[float, frozenset[str]]]
+    # What the bot finishes itself: flows by NLU intent (lower case) and by detected topic.
+    flows_by_intent: dict[str, Flow]
+    flows_by_topic: dict[str, tuple[Flow, ...]]
 
     def evaluate(self, signals: Signals, learned_score: float | None) -> list[TriggerHit]:
-        """Every trigger that fires, in policy order, less those self-service defers."""
+        """Every trigger that fires, in policy order, less what the turn's flows hold back."""
+        return self.hold(signals, self.fired(signals, learned_score))[0]
+
+    def fired(self, signals: Signals, learned_score: float | None) -> list[TriggerHit]:
+        """Every trigger that fires, in policy order, before any flow holds one back."""
         hits = [hit for fire in self.evaluators if (hit := fire(signals)) is not None]
         if (
             self.learned_active
@@ -98,16 +123,33 @@ class CompiledPolicy:
             hits.append(
                 TriggerHit(code="learned", value=learned_score, threshold=self.learned_threshold)
             )
-        intent = signals.intent
-        if hits and intent is not None and self.self_service:
-            # Inline, not a method: this runs on every turn with an intent and a hit.
-            found = self.self_service.get(intent.lower())
-            if found is not None:
-                confidence = signals.confidence
-                if confidence is not None and confidence >= found[0]:
-                    deferred = found[1]
-                    hits = [hit for hit in hits if hit.code not in deferred]
         return hits
+
+    def hold(self, signals: Signals, hits: list[TriggerHit]) -> tuple[list[TriggerHit], str]:
+        """`hits` less what the turn's flows hold back, and what they held ("" for nothing)."""
+        if hits and (self.flows_by_intent or self.flows_by_topic):
+            flows = self.flows_of(signals)
+            if flows:
+                return _held_back(flows, signals, hits)
+        return hits, ""
+
+    def flows_of(self, signals: Signals) -> list[Flow]:
+        """The flows a turn is in: named by its NLU intent, else by the topics detected."""
+        intent = signals.intent
+        if intent:
+            # The bot named what the customer wants: only that flow, and none when it is not
+            # one of the bot's (its topics do not stand in for an intent the bot reported).
+            flow = self.flows_by_intent.get(intent.lower())
+            if flow is None:
+                return []
+            least, confidence = flow.min_confidence, signals.confidence
+            if least is not None and (confidence is None or confidence < least):
+                return []
+            return [flow]
+        found: list[Flow] = []
+        for topic in (*signals.revenue, *signals.risk):
+            found.extend(self.flows_by_topic.get(topic, ()))
+        return found
 
     def route(self, fired: frozenset[str], signals: Signals) -> Route:
         """The first matching rule's route, else the default queue's."""
@@ -155,6 +197,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         for code in {*rule.when.any, *rule.when.all}:
             rules_by_code.setdefault(code, []).append(index)
     mandatory = frozenset(code for code, t in enabled.items() if t.mandatory)
+    by_intent, by_topic = _flows(policy, mandatory)
     return CompiledPolicy(
         version=policy.version,
         evaluators=compile_triggers(policy.triggers),
@@ -176,29 +219,84 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         language_routing=dict(policy.language_routing),
         default_language=policy.defaults.language,
         playbooks={intent: tuple(steps) for intent, steps in policy.playbooks.items()},
-        self_service=_self_service(policy, mandatory),
+        flows_by_intent=by_intent,
+        flows_by_topic=by_topic,
     )
 
 
-def _self_service(
+def _held_back(
+    flows: list[Flow], s: Signals, hits: list[TriggerHit]
+) -> tuple[list[TriggerHit], str]:
+    """`hits` less what `flows` hold back, unless the bot cannot finish or the customer insists;
+    and what was held, for the decision's reason."""
+    failed = s.system_boundary is not None and s.system_boundary.status is not BotStatus.ok
+    if failed or s.human_request or s.repeat or any(hit.code == "frustration" for hit in hits):
+        flows = [flow for flow in flows if not flow.hands_off]
+        if not flows:
+            return hits, ""
+    if len(flows) == 1:
+        held, families, kinds = flows[0].held, flows[0].families, flows[0].kinds
+    else:
+        held = frozenset().union(*(flow.held for flow in flows))
+        families = frozenset().union(*(flow.families for flow in flows))
+        kinds = frozenset().union(*(flow.kinds for flow in flows))
+    kept: list[TriggerHit] = []
+    dropped: list[str] = []
+    for hit in hits:
+        code = hit.code
+        if code in held or (code.startswith("risk.") and code[5:] in families):
+            dropped.append(code)
+            continue
+        if kinds and code == "revenue_opportunity" and isinstance(hit.value, list):
+            rest = [kind for kind in hit.value if kind not in kinds]
+            if len(rest) < len(hit.value):
+                dropped.append(f"{code} ({', '.join(k for k in hit.value if k in kinds)})")
+            if not rest:
+                continue
+            if len(rest) < len(hit.value):
+                # An upgrade beside a covered purchase still fires, with what is left.
+                hit = TriggerHit(code=code, value=rest, threshold=hit.threshold)
+        kept.append(hit)
+    if not dropped:
+        return kept, ""
+    names = ", ".join(dict.fromkeys(flow.name for flow in flows))
+    return kept, f"the bot finishes it ({names}): {', '.join(dropped)}"
+
+
+def _flows(
     policy: Policy, mandatory: frozenset[str]
-) -> dict[str, tuple[float, frozenset[str]]]:
-    """Each self-service intent, lower case, with its entry's threshold and deferred codes."""
-    table: dict[str, tuple[float, frozenset[str]]] = {}
-    for entry in policy.self_service:
-        # Validation refuses a mandatory code in `defer`; a policy changed in code
-        # (model_copy does not validate) still never defers one.
-        codes = frozenset(entry.defer) - mandatory
+) -> tuple[dict[str, Flow], dict[str, tuple[Flow, ...]]]:
+    """The flows of `bot_capabilities` and `self_service`, by intent and by topic."""
+    entries: list[tuple[Capability | SelfService, bool]] = [
+        *((entry, True) for entry in policy.bot_capabilities),
+        *((entry, False) for entry in policy.self_service),
+    ]
+    by_intent: dict[str, Flow] = {}
+    by_topic: dict[str, list[Flow]] = {}
+    for entry, hands_off in entries:
+        # Validation refuses a mandatory trigger or topic; a policy changed in code
+        # (model_copy does not validate) still never holds one back.
+        topics = [
+            topic
+            for topic in (entry.topics if isinstance(entry, Capability) else [])
+            if topic_trigger(topic) not in mandatory
+        ]
+        flow = Flow(
+            name=entry.name,
+            min_confidence=entry.min_confidence,
+            held=frozenset(entry.defer) - mandatory,
+            families=frozenset(t for t in topics if t not in REVENUE_KINDS),
+            kinds=frozenset(t for t in topics if t in REVENUE_KINDS),
+            hands_off=hands_off,
+        )
+        if not (flow.held or flow.families or flow.kinds):
+            continue
         for intent in entry.intents:
-            # Validation keeps each intent in one entry; should two meet, merge on the safe
-            # side: the higher threshold for every deferred code.
-            key = intent.lower()
-            if key in table:
-                least, known = table[key]
-                table[key] = (max(least, entry.min_confidence), known | codes)
-            else:
-                table[key] = (entry.min_confidence, codes)
-    return {intent: found for intent, found in table.items() if found[1]}
+            # Validation keeps each intent in one entry; in code, the first one listing it wins.
+            by_intent.setdefault(intent.lower(), flow)
+        for topic in topics:
+            by_topic.setdefault(topic, []).append(flow)
+    return by_intent, {topic: tuple(flows) for topic, flows in by_topic.items()}
 
 
 def _condition(when: Condition) -> CompiledCondition:

@@ -6,7 +6,9 @@ fired with its measured value and threshold, and, for an escalation, the routing
 queue, priority, skills, language, entitlement, SLA) and what the human needs prepared
 (required fields, disclosure, next steps). The order of precedence:
 
-1. Nothing fired: `none`.
+1. Nothing fired: `none`. A flow the bot finishes itself (`bot_capabilities`) holds back its
+   topics and deferred triggers on its turns, unless the bot's action failed on the turn or
+   the customer insists (asks for a human, repeats the ask, frustration fires).
 2. A human already owns the conversation: `owned` (never escalate twice).
 3. Only `effect: priority` triggers fired: `none`, hits still listed.
 4. No mandatory trigger, an active learned model scores below `suppress_below`: `none`.
@@ -65,9 +67,9 @@ _QUIET = Verdict(action=Action.none, reason="no trigger fired", triggers=())
 def decide(policy: Policy, signals: Signals, ctx: DecisionContext) -> Verdict:
     """Apply `policy` to one turn: none, clarify, escalate (with routing) or owned."""
     compiled = policy.compiled
-    hits = compiled.evaluate(signals, ctx.learned_score)
+    hits, finished = compiled.hold(signals, compiled.fired(signals, ctx.learned_score))
     if not hits:
-        return _QUIET
+        return Verdict(Action.none, finished, ()) if finished else _QUIET
     found = tuple(hits)
     codes = [hit.code for hit in hits]
     if ctx.handed_off:
@@ -75,7 +77,8 @@ def decide(policy: Policy, signals: Signals, ctx: DecisionContext) -> Verdict:
     fired = frozenset(codes)
     escalating = fired & compiled.escalating
     if not escalating:
-        return Verdict(Action.none, f"no escalating trigger: {', '.join(codes)}", found)
+        reason = f"no escalating trigger: {', '.join(codes)}"
+        return Verdict(Action.none, f"{reason}; {finished}" if finished else reason, found)
     if not escalating & compiled.mandatory:
         held = _held_back(compiled, ctx, codes, found)
         if held is not None:

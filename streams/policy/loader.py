@@ -87,12 +87,16 @@ def policy_check(path: Path) -> tuple[bool, str]:
     mandatory = [code for code in enabled if triggers[code].mandatory]
     learned = policy.triggers.learned
     learned_state = learned.mode.value if learned.enabled else "off"
-    self_service = ", ".join(entry.name for entry in policy.self_service) or "none"
+    flows = ", ".join(entry.name for entry in policy.bot_capabilities) or "none"
+    # `self_service` still loads with its earlier meaning: name it so operators move it.
+    earlier = ", ".join(entry.name for entry in policy.self_service)
+    if earlier:
+        earlier = f"; self_service (earlier form, see docs/policy.md): {earlier}"
     return True, (
         f"{path}: ok: policy version {policy.version}: {len(policy.rules)} rules, "
         f"{len(policy.queues)} queues, {len(enabled)} of {len(triggers)} triggers enabled "
         f"(mandatory: {', '.join(mandatory) or 'none'}; learned: {learned_state}; "
-        f"self-service: {self_service})"
+        f"bot capabilities: {flows}{earlier})"
     )
 
 

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from warmhandoff.streams.contract.models import BotStatus, Channel
 from warmhandoff.streams.policy.checks import ReferenceErrors, reference_problems, suggest
 from warmhandoff.streams.policy.hours import parse_hours
+from warmhandoff.streams.policy.topics import REVENUE_KINDS, TOPICS
 
 if TYPE_CHECKING:
     from warmhandoff.streams.policy.compiled import CompiledPolicy
@@ -44,8 +45,6 @@ TRIGGER_CODES = (
     "learned",
 )
 """Every trigger code, in the order triggers are evaluated and reported."""
-
-REVENUE_KINDS = ("purchase", "upgrade", "retention")
 
 
 def _show(value: float) -> str:
@@ -78,6 +77,13 @@ def _known_trigger(code: str) -> str:
     return code
 
 
+def _known_topic(topic: str) -> str:
+    if topic not in TOPICS:
+        hint = suggest(topic, TOPICS) or f" (topics: {', '.join(TOPICS)})"
+        raise ValueError(f"unknown topic {topic!r}{hint}")
+    return topic
+
+
 def _valid_hours(text: str) -> str:
     parse_hours(text)
     return text
@@ -94,6 +100,7 @@ Language = Annotated[str, _matches(r"[a-z]{2,3}", "ISO 639-1 language code such 
 Label = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 TriggerCode = Annotated[str, AfterValidator(_known_trigger)]
+Topic = Annotated[str, AfterValidator(_known_topic)]
 Hours = Annotated[str, AfterValidator(_valid_hours)]
 
 
@@ -131,7 +138,9 @@ class ComplianceTrigger(Trigger):
 
 
 class NegativeSentimentTrigger(Trigger):
-    threshold: Score = -0.6  # fires when this turn's sentiment <= threshold
+    threshold: Score = -0.6  # fires when this turn's sentiment <= threshold ...
+    # ... and the turn is sharp (Signals.sharp); false: any turn at or below the threshold
+    sharp_only: bool = True
     trend_threshold: Score | None = None  # also fires when sentiment_trend <= this
 
 
@@ -273,16 +282,46 @@ class PriorityBoost(_Strict):
     by: Annotated[int, _between(1, 4)] = 1
 
 
-# --- self-service -----------------------------------------------------------------------
+# --- what the bot finishes itself -------------------------------------------------------
+
+
+class Capability(_Strict):
+    """A flow the bot finishes itself (selling tickets, a password reset, a refund's status).
+
+    A turn is in the flow when its NLU intent is one of `intents` (any case; with at least
+    `min_confidence` when set) or, on a turn without an intent, when a topic in `topics` was
+    detected. On such a turn the flow's topics do not fire their trigger (a revenue kind its
+    part of `revenue_opportunity`, a risk family `risk.<family>`) and neither do the triggers
+    in `defer`: unless the bot cannot finish (its action failed on the turn) or the customer
+    insists (asks for a human, repeats the ask, the frustration trigger fires), and then
+    everything fires as usual. Checks that need the whole policy (a mandatory trigger or
+    topic, duplicate names, an intent in two flows) are in checks.py.
+    """
+
+    name: Name
+    description: str = ""
+    intents: list[Label] = []  # the bot's NLU intents for the flow, any case
+    min_confidence: Unit | None = None  # the NLU confidence an intent needs to count
+    topics: list[Topic] = []
+    defer: list[TriggerCode] = []
+
+    @model_validator(mode="after")
+    def _recognised_and_holds_something(self) -> Capability:
+        if not self.intents and not self.topics:
+            raise ValueError("a flow needs `intents` or `topics`: how a turn is known to be in it")
+        if not self.topics and not self.defer:
+            raise ValueError("a flow needs `topics` or `defer`: what the bot finishes itself")
+        if self.min_confidence is not None and not self.intents:
+            raise ValueError("min_confidence applies to `intents`, and the flow lists none")
+        return self
 
 
 class SelfService(_Strict):
-    """Intents the bot handles itself: on a confident turn, the `defer` triggers do not fire.
+    """The earlier form of a capability, kept with its meaning: `defer` holds, whatever happens.
 
-    Per turn only: a turn with another intent, no confidence or a lower one, fires as usual,
-    and so do the triggers not listed (a failed bot action, a request for a human). Checks
-    that need the whole policy (a mandatory trigger in `defer`, duplicate names, an intent in
-    two entries) are in checks.py.
+    On a turn whose intent is listed with at least `min_confidence`, the `defer` triggers do
+    not fire, even when the customer insists or the bot's action fails (other triggers still
+    fire). `bot_capabilities` replaces it; policy files that still have it load unchanged.
     """
 
     name: Name
@@ -386,7 +425,8 @@ class Policy(_Strict):
     version: Annotated[str, Field(min_length=1, max_length=100)]
     description: str = ""
     triggers: Triggers = Triggers()
-    self_service: list[SelfService] = []
+    bot_capabilities: list[Capability] = []
+    self_service: list[SelfService] = []  # the earlier form of bot_capabilities
     rules: list[Rule] = []
     priority_boosts: list[PriorityBoost] = []
     queues: Annotated[dict[Name, Queue], Field(min_length=1)]

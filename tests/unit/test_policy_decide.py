@@ -88,8 +88,7 @@ def test_an_ordinary_turn_decides_nothing() -> None:
         ({"risk": ["payments"]}, "payments", 2, "payments"),
         ({"risk": ["cancellation"]}, "retention", 2, "cancellation"),
         # High emotion: routed and boosted.
-        ({"sentiment": -0.8}, "general", 2, "upset_customer"),
-        ({"sentiment_trend": -0.5}, "general", 2, "upset_customer"),
+        ({"sentiment": -0.8, "sharp": True}, "general", 2, "upset_customer"),
         ({"frustration": 0.75}, "general", 2, "upset_customer"),
         # Low confidence loops.
         ({"fallback_streak": 2}, "general", 3, "bot_struggling"),
@@ -146,6 +145,8 @@ def test_risk_desks_carry_disclosure_and_required_fields() -> None:
         {"language": "es", "language_mismatch": True, "language_confidence": 0.5},
         {"system_boundary": SystemBoundary(action="lookup", status=BotStatus.ok)},
         {"sentiment": -0.5, "frustration": 0.69, "fallback_streak": 1},
+        # One unhappy turn that is not sharp: the conversation's frustration judges it.
+        {"sentiment": -0.9, "sentiment_trend": -0.5},
     ],
 )
 def test_below_threshold_or_priority_only_does_not_escalate(fields: dict[str, Any]) -> None:
@@ -270,6 +271,7 @@ def test_priority_boosts_add_up_and_clamp_at_one() -> None:
 def test_hits_carry_measured_value_and_threshold() -> None:
     v = verdict(
         sentiment=-0.82,
+        sharp=True,
         frustration=0.71,
         confidence=0.3,
         fallback_streak=3,
@@ -292,10 +294,15 @@ def test_hits_carry_measured_value_and_threshold() -> None:
 
 
 def test_sentiment_trend_hit_records_the_trend() -> None:
-    assert hit(verdict(sentiment=-0.1, sentiment_trend=-0.45), "negative_sentiment") == (
-        -0.45,
-        -0.4,
-    )
+    trend = custom(triggers={"negative_sentiment": {"trend_threshold": -0.4}})
+    v = decide(trend, signals(sentiment=-0.1, sentiment_trend=-0.45), FRESH)
+    assert hit(v, "negative_sentiment") == (-0.45, -0.4)
+
+
+def test_any_negative_turn_fires_when_sharp_only_is_off() -> None:
+    every = custom(triggers={"negative_sentiment": {"threshold": -0.6, "sharp_only": False}})
+    assert hit(decide(every, signals(sentiment=-0.7), FRESH), "negative_sentiment") == (-0.7, -0.6)
+    assert verdict(sentiment=-0.7).action is Action.none
 
 
 def test_evaluate_triggers_lists_hits_in_policy_order() -> None:
@@ -374,13 +381,15 @@ def test_learned_active_escalates_and_holds_back_only_non_mandatory() -> None:
     assert mandatory.action is Action.escalate
 
 
-# --- self-service -----------------------------------------------------------------------
+# --- what the bot finishes itself (bot_capabilities) -----------------------------------
 
 PASSWORD_TURN: dict[str, Any] = {"risk": ["identity"], "intent": "password_reset"}
 
 
 def test_a_confident_password_reset_lets_the_bot_try() -> None:
-    assert verdict(**PASSWORD_TURN, confidence=0.94) == verdict()  # no hit, "no trigger fired"
+    held = verdict(**PASSWORD_TURN, confidence=0.94)
+    assert (held.action, held.triggers) == (Action.none, ())
+    assert held.reason == "the bot finishes it (password_reset): risk.identity"
     assert verdict(**PASSWORD_TURN, confidence=0.8).action is Action.none  # at the threshold
     assert verdict(risk=["identity"], intent="Forgot_Password").action is Action.none
     hits = evaluate_triggers(POLICY, signals(**PASSWORD_TURN, confidence=0.9))
@@ -400,31 +409,36 @@ def test_other_intents_still_go_to_the_identity_desk() -> None:
         assert v.rule == "identity", intent
 
 
-def test_a_failed_bot_action_still_escalates_on_a_self_service_turn() -> None:
+def test_a_failed_bot_action_hands_the_flow_to_its_desk() -> None:
     failed = SystemBoundary(action="send_reset_link", status=BotStatus.failed)
     v = verdict(**PASSWORD_TURN, confidence=0.94, system_boundary=failed)
-    assert (v.action, v.rule, v.queue) == (Action.escalate, "system_boundary", "tech_support")
-    assert v.trigger_codes == ("system_boundary",)  # identity is still deferred on this turn
-    assert v.reason == "rule system_boundary: system_boundary"
+    # The bot could not finish: what the flow held back fires, and routes the handoff.
+    assert (v.action, v.rule, v.queue) == (Action.escalate, "identity", "identity")
+    assert v.trigger_codes == ("risk.identity", "system_boundary")
 
 
-def test_asking_for_a_human_still_escalates_on_a_self_service_turn() -> None:
+def test_a_customer_who_insists_reaches_the_flows_desk() -> None:
     v = verdict(**PASSWORD_TURN, confidence=0.94, human_request=True)
-    assert (v.action, v.rule) == (Action.escalate, "asked_for_human")
-    assert v.trigger_codes == ("human_request",)
+    assert (v.action, v.rule) == (Action.escalate, "identity")
+    assert v.trigger_codes == ("human_request", "risk.identity")
     upset = verdict(**PASSWORD_TURN, confidence=0.94, frustration=0.8)
-    assert (upset.rule, upset.trigger_codes) == ("upset_customer", ("frustration",))
+    assert (upset.rule, upset.trigger_codes) == ("identity", ("frustration", "risk.identity"))
+    again = verdict(**PASSWORD_TURN, confidence=0.94, repeat=True)
+    assert (again.rule, again.trigger_codes) == ("identity", ("risk.identity",))
 
 
-def test_self_service_defers_only_its_own_triggers() -> None:
+def test_a_flow_holds_back_only_its_own_triggers() -> None:
     v = verdict(**PASSWORD_TURN, confidence=0.94, tier="gold")
     assert v.action is Action.none
-    assert v.reason == "no escalating trigger: vip"
+    assert (
+        v.reason
+        == "no escalating trigger: vip; the bot finishes it (password_reset): risk.identity"
+    )
     payments = verdict(risk=["identity", "payments"], intent="password_reset", confidence=0.94)
     assert (payments.rule, payments.trigger_codes) == ("payments", ("risk.payments",))
 
 
-def test_self_service_is_per_turn() -> None:
+def test_a_flow_holds_per_turn() -> None:
     ctx = DecisionContext(clarifications=1)
     first = verdict(ctx, **PASSWORD_TURN, confidence=0.94)
     later = verdict(ctx, risk=["identity"], intent="account_locked", confidence=0.94)
@@ -445,6 +459,7 @@ def test_a_deferred_trigger_made_mandatory_in_code_still_fires() -> None:
 def test_self_service_can_defer_several_triggers_and_the_learned_score() -> None:
     policy = custom(
         triggers={"learned": {"mode": "active", "threshold": 0.8}},
+        bot_capabilities=[],
         self_service=[
             {
                 "name": "refunds",
@@ -455,11 +470,35 @@ def test_self_service_can_defer_several_triggers_and_the_learned_score() -> None
         ],
     )
     turn = signals(intent="refund_status", risk=["payments"], sentiment=-0.9, confidence=0.75)
-    assert decide(policy, turn, DecisionContext(learned_score=0.95)) == verdict()
+    v = decide(policy, turn, DecisionContext(learned_score=0.95))
+    assert (v.action, v.triggers) == (Action.none, ())
+    assert v.reason.startswith("the bot finishes it (refunds): ")
+    assert v.reason.endswith("risk.payments, learned")
     unsure = signals(intent="refund_status", risk=["payments"], confidence=0.6)
     assert decide(policy, unsure, FRESH).rule == "payments"
-    # Without the section nothing is deferred.
-    assert decide(custom(self_service=[]), signals(**PASSWORD_TURN), FRESH).rule == "identity"
+    # Without the sections nothing is deferred.
+    assert decide(custom(bot_capabilities=[]), signals(**PASSWORD_TURN), FRESH).rule == "identity"
+
+
+def test_self_service_keeps_its_earlier_meaning_when_the_customer_insists() -> None:
+    # A policy file written before bot_capabilities: its hold stays whatever happens on the
+    # turn, as it always did; only the triggers it does not list escalate.
+    earlier = custom(
+        bot_capabilities=[],
+        self_service=[
+            {
+                "name": "password_reset",
+                "intents": ["password_reset"],
+                "min_confidence": 0.8,
+                "defer": ["risk.identity"],
+            }
+        ],
+    )
+    failed = SystemBoundary(action="send_reset_link", status=BotStatus.failed)
+    turn = signals(**PASSWORD_TURN, confidence=0.94, human_request=True, system_boundary=failed)
+    v = decide(earlier, turn, FRESH)
+    assert (v.rule, v.trigger_codes) == ("system_boundary", ("human_request", "system_boundary"))
+    assert decide(earlier, signals(**PASSWORD_TURN, repeat=True), FRESH).triggers == ()
 
 
 # --- rule conditions --------------------------------------------------------------------
@@ -487,7 +526,7 @@ def test_rule_conditions_all_channels_intents_tiers_and_counts() -> None:
     assert rule_for(channel=Channel.chat, tier="gold", human_request=True) is None
     assert rule_for(intent="refund_status", frustration=0.9) == "refunds"
     assert rule_for(risk=["payments", "fraud"], human_request=True) == "pile_up"
-    assert rule_for(frustration=0.9, sentiment=-0.9) == "pair"
+    assert rule_for(frustration=0.9, sentiment=-0.9, sharp=True) == "pair"
     assert rule_for(frustration=0.9, human_request=True) == "two_of"
     assert rule_for(frustration=0.9) is None
 
@@ -499,6 +538,7 @@ _signals = st.builds(
     sentiment=st.floats(-1, 1),
     sentiment_trend=st.floats(-1, 1),
     frustration=st.floats(0, 1),
+    sharp=st.booleans(),
     human_request=st.booleans(),
     confidence=st.none() | st.floats(0, 1),
     fallback_streak=st.integers(0, 5),
@@ -517,7 +557,14 @@ _signals = st.builds(
     ),
 )
 _SELF_SERVICE = {"password_reset", "reset_password", "forgot_password", "change_password"}
-WITHOUT_SELF_SERVICE = custom(self_service=[])
+WITHOUT_FLOWS = custom(bot_capabilities=[])
+MANDATORY = {"human_request", "risk.compliance", "risk.fraud"}
+
+
+def insists(s: Signals, fired: list[str]) -> bool:
+    """The bot cannot finish or the customer insists: no flow holds anything back."""
+    failed = s.system_boundary is not None and s.system_boundary.status is not BotStatus.ok
+    return failed or s.human_request or s.repeat or "frustration" in fired
 
 
 @settings(max_examples=300, deadline=None)
@@ -528,16 +575,15 @@ def test_decisions_are_well_formed(s: Signals, handed_off: bool, clarifications:
     assert decide(POLICY, s, ctx) == v  # deterministic
     if handed_off:
         assert v.action is (Action.owned if v.triggers else Action.none)
-    elif {"human_request", "risk.compliance", "risk.fraud"} & set(v.trigger_codes):
+    elif MANDATORY & set(v.trigger_codes):
         assert v.action is Action.escalate
-    # Self-service defers identity risk on a confident turn only, and nothing else.
-    confident = s.confidence is not None and s.confidence >= 0.8
-    deferred = confident and (s.intent or "").lower() in _SELF_SERVICE
-    if "identity" in s.risk:
-        assert ("risk.identity" in v.trigger_codes) is (not deferred)
-    without = [h.code for h in evaluate_triggers(WITHOUT_SELF_SERVICE, s)]
-    expected = [c for c in without if not (deferred and c == "risk.identity")]
-    assert list(v.trigger_codes) == expected
+    # Flows only hold back: never add a trigger, never hold a mandatory one, and hold
+    # nothing when the customer insists or the bot's action failed.
+    without = [h.code for h in evaluate_triggers(WITHOUT_FLOWS, s)]
+    assert set(v.trigger_codes) <= set(without)
+    assert MANDATORY & set(without) <= set(v.trigger_codes)
+    if insists(s, without):
+        assert list(v.trigger_codes) == without
     if s.system_boundary is not None and s.system_boundary.status is not BotStatus.ok:
         assert "system_boundary" in v.trigger_codes
     if v.action is Action.escalate:
@@ -549,7 +595,7 @@ def test_decisions_are_well_formed(s: Signals, handed_off: bool, clarifications:
         assert v.queue is None and v.priority is None
 
 
-_self_service_turns = st.builds(
+_password_turns = st.builds(
     signals,
     risk=st.lists(st.sampled_from(["payments", "fraud"]), max_size=1).map(
         lambda risks: ["identity", *risks]
@@ -560,6 +606,7 @@ _self_service_turns = st.builds(
     | st.sampled_from(["unlock_account", "password", "reset_password_help"]),
     confidence=st.none() | st.floats(0, 1) | st.sampled_from([0.79, 0.8, 0.81]),
     human_request=st.booleans(),
+    repeat=st.booleans(),
     frustration=st.floats(0, 1),
     system_boundary=st.none()
     | st.builds(
@@ -569,13 +616,18 @@ _self_service_turns = st.builds(
 
 
 @settings(max_examples=300, deadline=None)
-@given(s=_self_service_turns)
-def test_self_service_defers_identity_exactly_on_confident_listed_turns(s: Signals) -> None:
+@given(s=_password_turns)
+def test_password_reset_holds_identity_exactly_on_confident_listed_turns(s: Signals) -> None:
     listed = s.intent is not None and s.intent.lower() in _SELF_SERVICE
-    deferred = listed and s.confidence is not None and s.confidence >= 0.8
-    without = decide(WITHOUT_SELF_SERVICE, s, FRESH)
+    without = decide(WITHOUT_FLOWS, s, FRESH)
+    held = (
+        listed
+        and s.confidence is not None
+        and s.confidence >= 0.8
+        and not insists(s, list(without.trigger_codes))
+    )
     v = decide(POLICY, s, FRESH)
-    if not deferred:
+    if not held:
         assert v == without
         return
     expected = tuple(c for c in without.trigger_codes if c != "risk.identity")

@@ -369,6 +369,12 @@ def test_cross_reference_errors(sections: dict[str, Any], expected: str) -> None
 # --- self-service -----------------------------------------------------------------------
 
 
+def held(policy: Policy, intent: str) -> tuple[float | None, frozenset[str]]:
+    """The confidence a flow's intent needs, and the triggers its turns hold back."""
+    flow = policy.compiled.flows_by_intent[intent]
+    return flow.min_confidence, flow.held
+
+
 def test_self_service_loads_in_order_and_compiles_intents_case_insensitively() -> None:
     billing = {
         "name": "billing",
@@ -378,22 +384,27 @@ def test_self_service_loads_in_order_and_compiles_intents_case_insensitively() -
     }
     policy = parse_policy(yaml.safe_dump(changed(self_service=[PASSWORD, billing])), "p.yaml")
     assert [entry.name for entry in policy.self_service] == ["password_reset", "billing"]
-    assert policy.compiled.self_service == {
-        "password_reset": (0.8, frozenset({"risk.identity"})),
-        "forgot_password": (0.8, frozenset({"risk.identity"})),
-        "update_card": (0.9, frozenset({"risk.payments", "low_confidence"})),
+    assert set(policy.compiled.flows_by_intent) == {
+        "password_reset",
+        "forgot_password",
+        "update_card",
     }
-    assert parse_policy(yaml.safe_dump(BASE), "p.yaml").compiled.self_service == {}
+    assert held(policy, "forgot_password") == (0.8, frozenset({"risk.identity"}))
+    assert held(policy, "update_card") == (0.9, frozenset({"risk.payments", "low_confidence"}))
+    assert not any(flow.hands_off for flow in policy.compiled.flows_by_intent.values())
+    assert parse_policy(yaml.safe_dump(BASE), "p.yaml").compiled.flows_by_intent == {}
 
 
 def test_the_default_policy_lets_the_bot_try_password_resets() -> None:
-    (entry,) = load_policy().self_service
-    assert entry.name == "password_reset"
+    policy = load_policy()
+    assert policy.self_service == []
+    entry = next(e for e in policy.bot_capabilities if e.name == "password_reset")
     assert entry.defer == ["risk.identity"]
+    assert entry.topics == []  # by intent only: identity in the text is wider than a reset
     assert entry.min_confidence == 0.8
     assert {"password_reset", "reset_password", "forgot_password"} <= set(entry.intents)
     ok, message = policy_check(DEFAULT_FILE)
-    assert ok and "self-service: password_reset" in message
+    assert ok and "bot capabilities: purchase, password_reset, refund_status)" in message
 
 
 @pytest.mark.parametrize(
@@ -439,7 +450,7 @@ def test_a_trigger_made_optional_by_the_policy_can_be_deferred() -> None:
         self_service=[{**PASSWORD, "defer": ["risk.compliance"]}],
     )
     policy = parse_policy(yaml.safe_dump(data), "p.yaml")
-    assert policy.compiled.self_service["password_reset"] == (0.8, frozenset({"risk.compliance"}))
+    assert held(policy, "password_reset") == (0.8, frozenset({"risk.compliance"}))
 
 
 def test_mandatory_deferral_is_reported_alongside_field_errors() -> None:
