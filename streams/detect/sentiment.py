@@ -6,19 +6,29 @@ score a turn from
 - its words, lowercased, with words in the scope of a negation ("not", "never", "n't", up to
   the next punctuation or "but") kept apart from the same words outside one;
 - VADER's compound, negative and positive scores (vaderSentiment: a lexicon and rule model
-  tuned on social media), so words the training data never saw still count.
+  tuned on social media, with emoji and emoticons), so words the training data never saw
+  still count.
+
+Words are read the way people type them in chats and tweets: "@user" handles and links are
+dropped, "#hashtag" is its word, emoji are words, and "do n't" (text split by a tokeniser)
+reads "don't".
 
 Their weights live in `sentiment_model.json` (package data), written by
 `python -m warmhandoff.streams.lab.training.sentiment`, which records the training data, its
-licences and cross-validated figures in the same file. Inference is dictionary look-ups in
-pure Python; nothing is downloaded.
+licences and the figures measured on data each model never saw (leave one dataset out, and
+cross-validated) in the same file. Inference is dictionary look-ups in pure Python; nothing is
+downloaded.
 
-VADER gets two things wrong in support conversations, corrected here:
+Support conversations are not what VADER and the training data (tweets, reviews) know;
+corrected here:
 
 - words that are requests, politeness or bare answers when a customer says them to a support
   bot ("help", "please", "sorry", "I'd like", "no") carry valence in VADER, so "can you help
   me with my bill?" scored +0.40; they are neutral in this module's analyzer and the model
   gives them no weight;
+- declining and closing ("no, not right now", "nothing else", "that's all", "it doesn't
+  matter") answer the bot's question; their negations say nothing about the customer's
+  mood, so those phrases are not read;
 - frustration is often said without any negative word ("this is the third time I ask",
   "still not working"); each such phrase adds a fixed amount to the negative log-odds. Tweets
   and reviews hardly contain these phrases, so the amount is set here, not learned;
@@ -50,9 +60,9 @@ from warmhandoff.streams.detect.gate import words as word_set
 from warmhandoff.streams.detect.normalize import fold
 
 MODEL_FILE = "sentiment_model.json"
-#: Bumped when what the model reads changes (`prepare`, `words`, `vader_scores`, the neutral
-#: words); a model file trained for another version is refused.
-FEATURES_VERSION = 2
+#: Bumped when what the model reads changes (`prepare`, `tokens`, `words`, `vader_scores`, the
+#: neutral words); a model file trained for another version is refused.
+FEATURES_VERSION = 3
 
 # VADER's rules look back and forth around every lexicon word (its own implementation costs
 # about 30 ms for 1,000 words), so a long message is scored on its opening and its closing,
@@ -65,8 +75,8 @@ _ANALYZER = FastAnalyzer()
 # Requests, politeness and bare answers in support conversations, not feelings: "can you
 # help me", "sorry, what was that?", "no" (to "anything else?"). VADER rates them (help +1.7,
 # sorry -0.3, no -1.2) and tweets teach the same, so they carry no weight here; "no" still
-# negates what follows it.
-NEUTRAL_WORDS = ("help", "please", "pls", "plz", "support", "sorry", "no")
+# negates what follows it. ("Nope" and "nah" are "no" said casually.)
+NEUTRAL_WORDS = ("help", "please", "pls", "plz", "support", "sorry", "no", "nope", "nah")
 for _word in NEUTRAL_WORDS:
     _ANALYZER.lexicon.pop(_word, None)
 # Customer-service words VADER's lexicon lacks or rates too mildly.
@@ -105,13 +115,16 @@ _FRUSTRATION = re.compile(
     r"|waste\s+of\s+(?:time|money)|fed\s+up|had\s+enough"
     r"|been\s+waiting\s+(?:for\s+)?(?:\w+\s+)?(?:hours|days|weeks|months|ages|forever)"
     r"|(?:no\s*one|nobody)\s+(?:is\s+)?(?:helping|answers|responds|replie[sd]|cares|helps)"
-    r"|thanks?\s+(?:you\s+)?for\s+nothing)"
+    r"|thanks?\s+(?:you\s+)?for\s+nothing"
+    # ("joke" is a positive word to VADER and to tweets)
+    r"|(?:what|is|was|are|'s|'re)\s+(?:such\s+|an?\s+)?(?:absolute\s+|complete\s+|total\s+)?"
+    r"(?:joke|farce|shambles|disgrace))\b"
 )
 # Words one of which every `_FRUSTRATION` match holds as a whole word (each alternative's
 # first word, or a word between two spaces): turns with none of them skip the scan.
 _FRUSTRATION_WORD_TEXT = (
     "still second third fourth fifth 2nd 3rd 4th 5th again over not many already waste fed had"
-    " waiting no noone nobody thank thanks"
+    " waiting no noone nobody thank thanks joke farce shambles disgrace"
 )
 _FRUSTRATION_WORDS = frozenset(_FRUSTRATION_WORD_TEXT.split())
 # About the evidence of a clearly negative word: one phrase takes a neutral turn to a mild
@@ -121,6 +134,54 @@ _PHRASE_LOGIT = 3.5
 _POLITE_LIKE = re.compile(r"\b(would|'d|d)\s+like\b", re.IGNORECASE)
 # "No thanks" declines politely; read as thanks, not as negated thanks.
 _POLITE_NO = re.compile(r"\bno\b[\s,.!]+(?=thank)", re.IGNORECASE)
+# A bare "no" ("No, that's fine", "nope. cheers") answers the bot; VADER, whose negations
+# look three words back across punctuation, would read it as negating what follows.
+_BARE_NO = re.compile(r"\b(?:(?:no|nope|nah)\s+)*(?:no|nope|nah)\b(?=\s*[,.!;])", re.IGNORECASE)
+_NO_WORDS = frozenset(("no", "nope", "nah"))
+# Answers to "anything else?" or "which one?" that decline, close or leave the choice to the
+# bot. Their negations ("nothing", "not", "doesn't") would otherwise make the customer sound
+# unhappy. "Not yet" and "not now" only as the answer itself (at the start of the turn or of
+# a sentence): "it has not yet arrived" is a complaint. "Don't care" only where it leaves a
+# choice open ("I don't care which", "...as long as", "either way", or said alone).
+# Each rule: two sets of folded words, one word of each being in every match (the rule runs
+# only on turns that hold both; most turns hold neither), and its pattern.
+_DO = frozenset(("do", "does", "did", "dont", "doesnt", "didnt", "don", "doesn", "didn"))
+_DECLINES: tuple[tuple[frozenset[str], frozenset[str], re.Pattern[str]], ...] = tuple(
+    (frozenset(first.split()), frozenset(second.split()) or _DO, re.compile(pattern, re.I))
+    for first, second, pattern in (
+        (
+            "nothing anything",
+            "else more further",
+            r"\b(?:nothing|not\s+anything)\s+(?:else|more|further)\b",
+        ),
+        (
+            "that thats",
+            "all everything",
+            r"\bthat(?:'s|s|\s+is|\s+will\s+be|'ll\s+be|\s+would\s+be|'d\s+be)"
+            r"\s+(?:all|everything)\b",
+        ),
+        (
+            "not",
+            "now today yet moment",
+            r"(?:^|(?<=[.!?,;]))[\s,]*(?:(?:no|nope|nah)\b[\s,.!]*)*"
+            r"not\s+(?:right\s+)?(?:now|today|yet|at\s+the\s+moment)\b",
+        ),
+        ("matter", "", r"\b(?:does|do|did)(?:n't|nt|\s+not)\s+matter\b"),
+        ("mind", "", r"\b(?:do|does)(?:n't|nt|\s+not)\s+mind\b"),
+        ("preference", "no", r"\bno\s+preference\b"),
+        (
+            "care",
+            "",
+            r"\b(?:do|does)(?:n't|nt|\s+not)\s+(?:really\s+)?care\b(?=\s*(?:[.,!]|$|which"
+            r"|what|where|when|how|whether|if|as\s+long|about\s+the|either|much))",
+        ),
+    )
+)
+_DECLINE_WORDS = frozenset(word for first, _, _ in _DECLINES for word in first)
+# Tokenised text ("I do n't know", "it 's"): the clitic goes back on its word.
+_CLITIC = re.compile(r"(\w) (n't|'(?:s|m|re|ll|ve|d))\b", re.IGNORECASE)
+# Twitter handles and links name someone or something, not a feeling.
+_HANDLE_OR_LINK = re.compile(r"@\w+|https?://\S+|www\.\S+")
 # A question asks about a problem; the problem is its topic, not the customer's feeling: "why
 # did my payment fail?", "is there a problem with my card?" ask for an explanation. Tweets
 # taught the model (and VADER rates) "fail", "problem", "wrong" as negative, so in a turn that
@@ -149,9 +210,12 @@ _SENTENCE_END = re.compile(r"[.?;]+\s+")
 # Text that went through JSON or HTML encoding twice ("don\u2019t", "&amp;").
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
-# Words, emoticons, and the punctuation that ends a negation's scope; "!" and "?" are words
-# too (they carry emphasis).
-_TOKEN = re.compile(r"[:;=8][-'^o]?[()\[\]dpo3/\\|*]+|<3|\w+(?:'\w+)*|[!?]|[.,;:]")
+# Words, emoticons, emoji, and the punctuation that ends a negation's scope; "!" and "?" are
+# words too (they carry emphasis).
+_TOKEN = re.compile(
+    r"[:;=8][-'^o]?[()\[\]dpo3/\\|*]+|<3|\w+(?:'\w+)*|[!?]|[.,;:]"
+    r"|[\U0001F300-\U0001FAFF\u2600-\u27BF]"
+)
 _SCOPE_END = frozenset(".,;:")
 _NEGATOR_WORDS = (
     "not no never cannot nothing nobody none neither nor nowhere without hardly barely"
@@ -163,20 +227,34 @@ _NEGATORS = frozenset(_NEGATOR_WORDS.split())
 
 
 def prepare(text: str) -> str:
-    """The text the model reads: bounded, escapes decoded, requests, declines and questions
-    about a problem made plain."""
+    """The text the model reads: bounded, escapes decoded, handles and links dropped, and
+    requests, declines and questions about a problem made plain."""
     if len(text) > _HEAD_CHARS + _TAIL_CHARS:
         text = f"{text[:_HEAD_CHARS]} ... {text[-_TAIL_CHARS:]}"
     if "\\u" in text:
         text = _ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
     if "&" in text and ";" in text:
         text = html.unescape(text)
+    if "\u2019" in text:
+        # (VADER's negations and this module's patterns are written with "'".)
+        text = text.replace("\u2019", "'")
+    if " '" in text or " n'" in text:
+        text = _CLITIC.sub(r"\1\2", text)
+    if "@" in text or "http" in text or "www." in text:
+        text = _HANDLE_OR_LINK.sub(" ", text)
     if "like" in text:
         text = _POLITE_LIKE.sub(r"\1 ask", text)
+    # (The word set is the one the detectors share: most turns hold none of these words.)
+    present = word_set(fold(text))
+    if not _DECLINE_WORDS.isdisjoint(present):
+        for first, second, pattern in _DECLINES:
+            if not (first.isdisjoint(present) or second.isdisjoint(present)):
+                text = pattern.sub(" ", text)
     if "hank" in text:
         text = _POLITE_NO.sub("", text)
-    # (The word set is the one the detectors share: most turns name no problem.)
-    if not _PROBLEM_WORDS.isdisjoint(word_set(fold(text))) and asks(text):
+    if not _NO_WORDS.isdisjoint(present):
+        text = _BARE_NO.sub("", text)
+    if not _PROBLEM_WORDS.isdisjoint(present) and asks(text):
         text = _PROBLEM.sub("", text)
     return text
 
@@ -196,9 +274,14 @@ def vader_scores(prepared: str) -> tuple[float, float, float]:
     return _ANALYZER.scores(prepared)
 
 
+def tokens(prepared: str) -> list[str]:
+    """The tokens of prepared text: folded words, emoticons, emoji and punctuation."""
+    return _TOKEN.findall(fold(prepared))
+
+
 def words(prepared: str) -> tuple[list[str], list[str]]:
     """The words of prepared text outside and inside the scope of a negation."""
-    return _scopes(_TOKEN.findall(fold(prepared)))
+    return _scopes(tokens(prepared))
 
 
 def _scopes(tokens: list[str]) -> tuple[list[str], list[str]]:
@@ -258,8 +341,8 @@ class Model:
             )
         weights = data["weights"]
 
-        def pairs(table: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
-            return {word: (pair[0], pair[1]) for word, pair in table.items()}
+        def table(entries: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
+            return {key: (pair[0], pair[1]) for key, pair in entries.items()}
 
         compound, negative, positive = (
             tuple(weights["vader"][k]) for k in ("compound", "neg", "pos")
@@ -277,8 +360,8 @@ class Model:
                 (negative[0], negative[1]),
                 (positive[0], positive[1]),
             ),
-            plain=pairs(weights["plain"]),
-            negated=pairs(weights["negated"]),
+            plain=table(weights["plain"]),
+            negated=table(weights["negated"]),
             neutral=float(calibration["neutral"]),
             positive_below=float(calibration["positive_below"]),
             operating_point=float(calibration["operating_point"]),
@@ -301,14 +384,14 @@ class Model:
             (cn, cp), (nn, np_), (pn, pp) = self.vader
             zn += cn * compound + nn * neg + pn * pos
             zp += cp * compound + np_ * neg + pp * pos
-        tokens = _TOKEN.findall(folded)
+        found = _TOKEN.findall(folded)
         plain_words: list[str]
         negated_words: list[str] = []
-        if _NEGATORS.isdisjoint(tokens):
+        if _NEGATORS.isdisjoint(found):
             # No negation: every token is a plain word (punctuation has no weight).
-            plain_words = tokens
+            plain_words = found
         else:
-            plain_words, negated_words = _scopes(tokens)
+            plain_words, negated_words = _scopes(found)
         # Presence, not counts: a long turn does not pile up evidence by repeating itself.
         # (dict.fromkeys keeps first-seen order, so the float sums do not depend on the
         # process's string-hash seed, as a set's order would.)

@@ -37,6 +37,8 @@ from warmhandoff.streams.detect.sentiment import (
         "I have been waiting for weeks and nobody answers",
         "the app keeps crashing, this is so annoying",
         "you are not helping",
+        "what a joke",
+        "this service is an absolute shambles",
     ],
 )
 def test_complaints_are_negative(text: str) -> None:
@@ -60,6 +62,58 @@ def test_complaints_are_negative(text: str) -> None:
 )
 def test_requests_are_neutral(text: str) -> None:
     assert sentiment(text) == pytest.approx(0.0, abs=0.15)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no, thank you",
+        "no that's all thanks",
+        "nope, nothing else, cheers",
+        "No, not right now, thanks.",
+        "not yet, thank you",
+        "no no, that will be all for today",
+        "There's nothing more I need. Bye!",
+        "it doesn't matter which one",
+        "I don't mind, any time works",
+        "I don't care which hotel, as long as it has parking",
+        "no preference",
+        "No , that 's everything for now . Cheers .",
+    ],
+)
+def test_declines_and_closings_are_not_negative(text: str) -> None:
+    assert sentiment(text) > -0.1, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my parcel has not arrived yet and nobody tells me why, this is useless",
+        "nothing else works either, I am so fed up",
+        "that's all you can do? what a joke, absolutely useless",
+        "I don't care about your policy, this is unacceptable",
+    ],
+)
+def test_complaints_with_decline_words_stay_negative(text: str) -> None:
+    assert sentiment(text) <= -0.6, text
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [
+        ("@acme_support I love it https://example.org/a/1", "I love it"),
+        ("I do n't like it", "I don't like it"),
+        ("I don\u2019t like it", "I don't like it"),
+        ("#awful", "awful"),
+    ],
+)
+def test_tweet_typing_reads_like_plain_text(typed: str, plain: str) -> None:
+    assert sentiment(typed) == pytest.approx(sentiment(plain), abs=1e-9)
+
+
+def test_emoji_carry_sentiment() -> None:
+    assert sentiment("my order arrived \U0001f621") < sentiment("my order arrived")
+    assert sentiment("my order arrived \U0001f60a") > sentiment("my order arrived")
 
 
 @pytest.mark.parametrize(
@@ -188,7 +242,15 @@ def test_model_ships_as_package_data_with_provenance() -> None:
     sources = {entry["source"]: entry for entry in document["training_data"]}
     assert "tweeteval/sentiment" in sources
     assert all(entry["licence"] and entry["mapping"] for entry in sources.values())
+    assert all(len(entry["fingerprint"]) == 16 for entry in sources.values())
     assert "python -m warmhandoff.streams.lab.training.sentiment" in document["trained_by"]
+    # Measured on data sets the model never saw, per held-out group.
+    lodo = document["evaluation"]["leave_one_dataset_out"]
+    assert set(lodo["groups"]) == {"tweeteval", "vader"}
+    assert "tweeteval_sentiment" in lodo["groups"]["tweeteval"]["sets"]
+    assert not set(lodo["groups"]["tweeteval"]["training"]) & set(
+        lodo["groups"]["tweeteval"]["held_out"]
+    )
     model = default_model()
     assert len(model.plain) > 1000
     assert len(raw) < 400_000

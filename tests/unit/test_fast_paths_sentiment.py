@@ -27,6 +27,10 @@ SENTIMENT_TEXTS = sorted(
         "no thanks, that's all :)",
         "I don't hate it, but it isn't good either",
         "thanks for nothing",
+        "@shop_help sooo disappointed with my order 😡 http://example.org/p/1",
+        "No , nothing else . Thank you .",
+        "no not right now, maybe next week",
+        "I do n't mind which one, as long as it's cheap",
     }
 )
 
@@ -41,9 +45,16 @@ FRAGMENTS = [
     "still", "not working", "waiting", "been waiting for days", "for the third time", "again",
     "and again", "over and over", "not what i asked", "how many times", "already told",
     "waste of time", "fed up", "had enough", "no one", "nobody helps", "thanks for nothing",
+    "what a joke", "it's a joke", "such a farce", "an absolute shambles", "jokes",
     "thank you", "I'd like", "no thanks", "my card", "refund", "help", "please", "?", "!",
     "!!", ".", ",", ";", ":", "...", "'", "-", "(", ")", "/", "$5", "&amp;", "\\u2019",
     "café", "😁", "ok", "it's", "I", "d", "s", "o", "8", "lol",
+    # tweets and tokenised text: handles, links, hashtags, stretched letters, emoji, clitics
+    "@someone", "http://example.org/x", "www.example.org", "#fail", "sooooo", "NOOOO", "😡",
+    "🙂", "☹", "do n't", "it 's", "I 'm", "don\u2019t",
+    # declines and closings
+    "nothing else", "that's all", "thats everything", "not right now", "not yet", "nope",
+    "doesn't matter", "don't mind", "no preference", "don't care", "which", "as long as",
 ]  # fmt: skip
 JOINERS = ["", " ", "  ", "\t", "\n"]
 texts = st.lists(
@@ -112,3 +123,23 @@ PROBLEM_FRAGMENTS = [
 def test_problem_word_prefilter_admits_every_problem_word(text: str) -> None:
     if S._PROBLEM.search(text):
         assert not S._PROBLEM_WORDS.isdisjoint(words(fold(text)))
+
+
+DECLINE_FRAGMENTS = [
+    "no", "No", "nope", "not", "NOT", "nothing", "anything", "else", "more", "further", "that",
+    "that's", "thats", "is", "will be", "all", "everything", "right", "now", "today", "yet",
+    "at the moment", "doesn't", "don't", "do not", "dont", "did", "matter", "mind",
+    "preference", "care", "really", "which", "as long", "either", ",", ".", "!", " ", "  ",
+    "\u017f", "\u212a",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(DECLINE_FRAGMENTS), max_size=10).map(" ".join))
+def test_decline_word_prefilter_admits_every_decline(text: str) -> None:
+    present = words(fold(text))
+    for first, second, pattern in S._DECLINES:
+        if pattern.search(text):
+            assert not first.isdisjoint(present), pattern.pattern
+            assert not second.isdisjoint(present), pattern.pattern
+            assert not S._DECLINE_WORDS.isdisjoint(present)
