@@ -24,7 +24,7 @@ TOP_KEYS = {
     "risk",
     "negative_sentiment",
     "language",
-    "false_escalation",
+    "ordinary",
     "conversations",
     "speed",
     "targets",
@@ -34,7 +34,7 @@ TOP_KEYS = {
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    """A folder laid out as ../shared/data with a few rows of each format (no VADER)."""
+    """A folder laid out as ../shared/data with a few rows of each format (VADER tweets only)."""
     root = tmp_path / "data"
     (root / "banking77").mkdir(parents=True)
     (root / "banking77" / "train.csv").write_text(
@@ -71,6 +71,31 @@ def data_dir(tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     (sentiment / "val_labels.txt").write_text("0\n1\n2\n", encoding="utf-8")
+    (root / "vader").mkdir()
+    (root / "vader" / "tweets_GroundTruth.txt").write_text(
+        "1\t-2.5\tthis is the worst day, everything broke\n"
+        "2\t0.1\tthe meeting is at noon\n"
+        "3\t2.8\twhat a lovely surprise, thank you\n"
+        "4\t-1.9\tso angry at this awful service\n",
+        encoding="utf-8",
+    )
+    (root / "multiwoz").mkdir()
+    dialogues = [
+        {
+            "dialogue_id": f"D{i}.json",
+            "domains": ["hotel"],
+            "turns": [
+                {"role": "customer", "text": "I need a cheap hotel in the north ."},
+                {"role": "system", "text": "I have two options . Shall I book one ?"},
+                {"role": "customer", "text": "No , thank you . That is all ."},
+                {"role": "system", "text": "Goodbye ."},
+            ],
+        }
+        for i in range(4)
+    ]
+    (root / "multiwoz" / "val_dialogues.jsonl").write_text(
+        "".join(json.dumps(d) + "\n" for d in dialogues), encoding="utf-8"
+    )
     return root
 
 
@@ -83,7 +108,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
 def test_json_report_has_stable_keys(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = run_json(capsys, "--data", str(data_dir))
     assert set(report) == TOP_KEYS
-    assert report["report_version"] == 1 and report["max_per_set"] is None
+    assert report["report_version"] == 2 and report["max_per_set"] is None
     assert report["datasets"]["banking77"] == {
         "present": True,
         "title": "Banking77 (PolyAI)",
@@ -92,43 +117,50 @@ def test_json_report_has_stable_keys(data_dir: Path, capsys: pytest.CaptureFixtu
         "rows": 7,
         "total": 7,
     }
-    assert report["datasets"]["vader_tweets"] == {"present": False}
-    nlupp = report["human_request"]["sets"]["nlupp"]
-    assert {"n", "positives", "tp", "fp", "fn", "tn", "precision", "recall", "f1"} == set(nlupp)
-    assert nlupp["positives"] == 1 and nlupp["n"] == 3
-    assert set(report["human_request"]["flagged"]) == {"banking77", "clinc150", "combined"}
+    assert report["datasets"]["vader_amazon"] == {"present": False}
+    human = report["human_request"]
+    assert human["measured"] == "leave-one-dataset-out"
+    for part in ("detector", "classifier"):
+        nlupp = human[part]["sets"]["nlupp"]
+        assert {"n", "positives", "tp", "fp", "fn", "tn", "precision", "recall", "f1"} == set(nlupp)
+        assert nlupp["positives"] == 1 and nlupp["n"] == 3
+        assert set(human[part]["flagged"]) == {"banking77", "clinc150", "combined"}
 
-    banking = report["risk"]["sets"]["banking77"]
-    assert set(banking["families"]) == {"fraud", "identity", "payments", "cancellation"}
+    banking = report["risk"]["detector"]["sets"]["banking77"]
+    assert set(banking["families"]) == {"fraud", "payments", "cancellation"}
     assert set(banking["families"]["fraud"]) == {"n", "tp", "fp", "fn", "precision", "recall"}
-    assert banking["plain"]["n"] == 2  # card_arrival, exchange_rate; the refund is adjacent
-    assert banking["adjacent"]["n"] == 1
+    assert banking["plain"]["n"] == 2  # card_arrival, exchange_rate
+    assert banking["adjacent"]["n"] == 2  # the missing refund; how to verify identity
     assert set(banking["plain"]) == {"n", "tagged", "rate", "by_family", "top_labels"}
-    assert set(report["risk"]["sets"]["clinc150"]["families"]) == {"fraud"}
+    assert set(report["risk"]["classifier"]["sets"]["clinc150"]["families"]) == {"fraud"}
 
     sentiment = report["negative_sentiment"]
+    assert sentiment["measured"] == "leave-one-dataset-out"
     assert isinstance(sentiment["threshold"], float)
     tweets = sentiment["sets"]["tweeteval_sentiment"]
     assert tweets["positives"] == 1 and 0.0 <= tweets["auc"] <= 1.0
-    assert {"best_threshold", "best_f1", "f1", "precision", "recall"} <= set(tweets)
-    assert "vader_tweets" not in sentiment["sets"]
+    assert {"f1", "precision", "recall", "auc"} <= set(tweets)
+    assert set(sentiment["groups"]) == {"tweeteval", "vader"}
+    assert "tweeteval/sentiment" not in sentiment["groups"]["tweeteval"]["training"]
 
     language = report["language"]
     assert set(language["per_language"]) >= {"en", "es", "fr", "de", "pt", "it", "ar", "hi"}
-    assert all(v["n"] >= 12 for v in language["per_language"].values())
+    assert "hi-Latn" in language["per_language"]
+    assert 0.0 <= language["macro_accuracy"] <= 1.0
 
-    escalation = report["false_escalation"]["sets"]["clinc150"]
-    assert escalation["n"] == 2 and set(escalation) == {
-        "n",
-        "escalated",
-        "rate",
-        "actions",
-        "triggers",
-    }
+    ordinary = report["ordinary"]["halves"]
+    assert sum(half["dialogues"] for half in ordinary.values()) == 4
+
     speed = report["speed"]
-    assert speed["turns"] == 7 + 3 + 3 + 3
-    assert set(speed["detectors"]) == {"human_request", "risk", "sentiment", "language"}
-    assert speed["us_per_turn"] > 0
+    assert speed["turns"] == 7 + 3 + 3 + 3 + 4
+    assert set(speed["detectors"]) == {
+        "text_classifier",
+        "human_request",
+        "risk",
+        "sentiment",
+        "language",
+    }
+    assert speed["us_per_turn"] > 0 and speed["install"] == "default"
 
     for check in report["targets"]:
         assert set(check) == {"signal", "set", "metric", "value", "op", "target", "met"}
@@ -137,7 +169,7 @@ def test_json_report_has_stable_keys(data_dir: Path, capsys: pytest.CaptureFixtu
         "risk",
         "negative_sentiment",
         "language",
-        "false_escalation",
+        "ordinary",
         "conversations",
         "speed",
     }
@@ -158,16 +190,16 @@ def test_table_has_a_section_per_signal_with_targets(
         "Risk families",
         "Negative sentiment (negative when score <= ",
         "Language",
-        "False escalation",
+        "Ordinary conversations",
         "Speed",
     ):
         assert title in out
-    assert "vader_tweets          absent" in out
+    assert "vader_amazon          absent" in out
     f1_row = next(
-        line for line in out.splitlines() if line.strip().startswith("nlupp") and " F1 " in line
+        line for line in out.splitlines() if line.strip().startswith("nlupp ") and " F1 " in line
     )
-    assert ">= 0.97" in f1_row and (f1_row.rstrip().endswith("yes") or "NO" in f1_row)
-    assert "<= 50" in out and ">= 20,000" in out
+    assert ">= 0.95" in f1_row and (f1_row.rstrip().endswith("yes") or "NO" in f1_row)
+    assert "<= 150" in out
     assert out.rstrip().splitlines()[-1].startswith("Targets: ")
 
 
@@ -215,16 +247,16 @@ def test_eval_on_shared_data(capsys: pytest.CaptureFixture[str]) -> None:
     present = {key for key, info in report["datasets"].items() if info["present"]}
     assert {"banking77", "clinc150", "nlupp", "tweeteval_sentiment"} <= present
     assert all(report["datasets"][key]["rows"] <= 200 for key in present)
-    assert set(report["risk"]["sets"]) == {"banking77", "clinc150"}
-    assert set(report["risk"]["sets"]["banking77"]["families"]) == {
+    assert set(report["risk"]["detector"]["sets"]) == {"banking77", "clinc150", "nlupp"}
+    assert set(report["risk"]["detector"]["sets"]["banking77"]["families"]) == {
         "fraud",
         "identity",
         "payments",
         "cancellation",
     }
     assert report["negative_sentiment"]["sets"]["tweeteval_sentiment"]["auc"] is not None
-    assert report["speed"]["turns"] == sum(report["datasets"][key]["rows"] for key in present)
-    assert len(report["targets"]) >= 15
+    assert report["speed"]["turns"] <= sum(report["datasets"][key]["rows"] for key in present)
+    assert len(report["targets"]) >= 10
 
 
 def test_evaluate_is_importable_without_the_cli(data_dir: Path) -> None:

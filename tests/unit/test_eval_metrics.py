@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from warmhandoff.streams.lab.eval.detectors import BinaryCounts, best_f1_threshold, roc_auc
+from warmhandoff.streams.lab.eval.metrics import BinaryCounts, best_f1_threshold, roc_auc
 
 
 def test_binary_counts_precision_recall_f1() -> None:
