@@ -262,3 +262,16 @@ def test_eval_on_shared_data(capsys: pytest.CaptureFixture[str]) -> None:
 def test_evaluate_is_importable_without_the_cli(data_dir: Path) -> None:
     report = evaluate(data_dir, max_per_set=1)
     assert report["datasets"]["nlupp"]["rows"] == 1
+
+
+def test_without_the_train_extra_it_says_what_to_install(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warmhandoff.streams.lab.eval import topics
+
+    monkeypatch.setattr(topics, "find_spec", lambda name: None)
+    assert main(["eval", "--data", str(data_dir)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'warmhandoff[train]'" in lines[0]
+    assert "Traceback" not in captured.err and captured.out == ""

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from warmhandoff.streams.lab.eval.metrics import BinaryCounts, roc_auc
 from warmhandoff.streams.lab.training import sentiment as training
 
 #: Held-out group → the training sources it is made of.
@@ -132,64 +133,8 @@ def leave_one_dataset_out(
     return report if report["groups"] else None
 
 
-def learned_by_shipped_model(data: Path) -> dict[str, bool]:
-    """Data set key ("tweeteval_sentiment") → whether the shipped model learned from the set
-    as it is under `data` (the model file records a fingerprint of each training set's texts).
-
-    For those sets only the leave-one-dataset-out figures measure anything; on any other set
-    the shipped model's own scores are a fair measure.
-    """
-    from warmhandoff.streams.detect.sentiment import default_model
-
-    trained = {
-        entry["source"]: entry.get("fingerprint")
-        for entry in default_model().meta.get("training_data", [])
-    }
-    return {
-        source.name.replace("/", "_"): trained.get(source.name)
-        == training.fingerprint([example.text for example in source.examples])
-        for source in training.load_sources(data)
-    }
-
-
 def figures(truth: Sequence[bool], scores: Sequence[float], threshold: float) -> dict[str, Any]:
     """Confusion counts, precision, recall and F1 at `threshold`, and the AUC of -score."""
-    tp = sum(1 for t, s in zip(truth, scores, strict=True) if t and s <= threshold)
-    fp = sum(1 for t, s in zip(truth, scores, strict=True) if not t and s <= threshold)
-    positives = sum(truth)
-    fn = positives - tp
-    tn = len(truth) - positives - fp
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / positives if positives else 0.0
+    counts = BinaryCounts.of(truth, (score <= threshold for score in scores)).as_dict()
     auc = roc_auc([-score for score in scores], truth)
-    return {
-        "n": len(truth),
-        "positives": positives,
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "tn": tn,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(2 * tp / (2 * tp + fp + fn), 4) if tp else 0.0,
-        "auc": None if auc is None else round(auc, 4),
-    }
-
-
-def roc_auc(scores: Sequence[float], positive: Sequence[bool]) -> float | None:
-    """ROC AUC by the rank formula, tied scores sharing their mean rank; None for one class."""
-    n_pos = sum(positive)
-    n_neg = len(positive) - n_pos
-    if not n_pos or not n_neg:
-        return None
-    order = sorted(range(len(scores)), key=scores.__getitem__)
-    rank_sum = 0.0
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and scores[order[end + 1]] == scores[order[start]]:
-            end += 1
-        mean_rank = (start + end) / 2 + 1
-        rank_sum += mean_rank * sum(positive[i] for i in order[start : end + 1])
-        start = end + 1
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return counts | {"auc": None if auc is None else round(auc, 4)}
