@@ -319,10 +319,11 @@ _GLUE = (
 _NEGATED = re.compile(rf"\b{_NEG_CUE}(?:[\s']+{_GLUE}\b)*[\s']*$")
 # "I was talking to an agent" reports the past; it is not a request.
 # "Do I need to speak to a representative to change my PIN?" asks about the process.
-_REPORTED = re.compile(
-    r"\b(?:was|were|been|already|earlier|yesterday|previously"
-    r"|(?:do|does|will|would|should)\s+(?:i|we|you|one)\s+(?:need|have|got)\s+to)\s*$"
+_REPORTED_CUE = (
+    r"(?:was|were|been|already|earlier|yesterday|previously"
+    r"|(?:do|does|will|would|should)\s+(?:i|we|you|one)\s+(?:need|have|got)\s+to)"
 )
+_REPORTED = re.compile(rf"\b{_REPORTED_CUE}\s*$")
 
 
 def _clauses(folded: str) -> list[str]:
@@ -349,13 +350,10 @@ def is_human_request(text: str, *, classifier: TextClassifier | None = None) -> 
 # talking to a person?") or about the process ("do I need to speak to someone to..."). The
 # patterns judge those clause by clause; the classifier's guess is dropped when any is there.
 _VETO = re.compile(
-    r"\b(?:not|n't|never|no\s+need|rather\s+not|nobody|no\s+one|no|nunca|ne|pas|jamais|nicht"
-    r"|kein\w*|nie|nao|non|mai|sin|sem|senza|ohne)\b|n't\b"
-    r"|\b(?:avoid\w*|told|said|was|were|been|already|earlier|yesterday|previously)\b"
+    rf"\b{_NEG_CUE}\b|n't\b|\b{_REPORTED_CUE}\b|\b(?:told|said|nobody|no\s+one|no)\b"
     # "how do I become an agent": a career question, in each supported language
     r"|\b(?:become|becoming|devenir|werden?|werde|diventare|convertirme|volverme|tornar-me"
     r"|tornar\s+me|ser\s+um)\b"
-    r"|\b(?:do|does|will|would|should)\s+(?:i|we|you|one)\s+(?:need|have|got)\s+to\b"
 )
 
 

@@ -88,3 +88,15 @@ def test_adjacent_rows_are_left_out_and_mapped_rows_labelled() -> None:
     assert heads_of("banking77", ("extra_charge_on_statement",)) is None
     assert heads_of("banking77", ("exchange_rate",)) == frozenset()
     assert heads_of("nlupp", ("handoff", "booking")) == {"human_request"}
+
+
+def test_the_set_left_out_teaches_its_model_nothing() -> None:
+    # Only set "a" says how a payment dispute sounds in a made-up word; the model that
+    # scores "a" never saw it, so it misses those rows, while a model trained on "a" finds them.
+    private = [Example(f"zorblax {n} happened again", frozenset({"payments"}), "a") for n in "xyz"]
+    sets = {"a": _examples("a") + private, "b": _examples("b")}
+    recipe = Recipe(min_count=1, threshold=0.5)
+    held_out = leave_one_out(sets, [], recipe)["a"]["heads"]["payments"]
+    assert held_out["positives"] == 5 and held_out["fn"] >= 3
+    trained = TextClassifier(fit(sets["a"] + sets["b"], recipe))
+    assert all("payments" in trained.found(fold(e.text)) for e in private)
