@@ -75,7 +75,12 @@ def detect(state: ConversationState, turn: Turn, *, transcript_turns: int) -> Si
     if turn.channel:
         state.channel = turn.channel.value
     if turn.customer is not None:
-        state.customer = turn.customer.model_dump(exclude_none=True)
+        # `model_dump(exclude_none=True)` of a flat model, without its per-call set-up.
+        state.customer = {
+            key: list(value) if isinstance(value, list) else value
+            for key, value in turn.customer.__dict__.items()
+            if value is not None
+        }
     remember(
         state.transcript,
         {"seq": turn.seq, "ts": turn.ts.isoformat(), "role": turn.role.value, "text": text},

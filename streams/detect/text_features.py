@@ -50,3 +50,8 @@ def features(folded: str) -> list[str]:
     out += map(" ".join, pairwise(words))
     out += _GROUPS.findall("<" + "> <".join(words) + ">")
     return out
+
+
+def word_features(word: str) -> list[str]:
+    """One word's own features (the word and its letter groups): `features` without pairs."""
+    return [" " + word, *_GROUPS.findall(f"<{word}>")]

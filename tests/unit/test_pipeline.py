@@ -256,3 +256,32 @@ def test_the_sentiment_trend_starts_neutral_and_follows_the_conversation(policy:
     assert second is not None and second.signals is not None
     # ... and repeated unhappiness moves it further.
     assert second.signals.sentiment_trend < first.signals.sentiment_trend
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        {
+            "id": "u-7",
+            "tier": "gold",
+            "verified": True,
+            "churn_risk": 0.4,
+            "lifetime_value": 1200.0,
+            "accessibility": ["screen_reader"],
+            "segment": "smb",
+        },
+        {"id": "u-8"},
+        {"tier": "silver", "accessibility": []},
+    ],
+)
+def test_the_customer_record_kept_is_the_turns_without_empty_fields(
+    policy: Policy, customer: dict[str, Any]
+) -> None:
+    state = new_state("c-1")
+    turn = make_turn(0, "hello", customer=customer)
+    process_turn(state, turn, policy, now=T0)
+    assert turn.customer is not None
+    assert state.customer == turn.customer.model_dump(exclude_none=True)
+    assert list(state.customer) == list(turn.customer.model_dump(exclude_none=True))
+    if "accessibility" in state.customer:
+        assert state.customer["accessibility"] is not turn.customer.accessibility

@@ -130,3 +130,35 @@ def test_risk_in_other_words_is_found(text: str, family: str) -> None:
 def test_scores_are_deterministic() -> None:
     text = fold("my card got charged twice, pls help")
     assert shipped().logits(text).tolist() == shipped().logits(text).tolist()
+
+
+@pytest.mark.parametrize(
+    "folded",
+    [
+        "a human please",
+        "stolen stolen, my card was stolen",  # a repeated word counts each time
+        "talk to human now",  # the pair "to human" has a weight
+        "x",  # one letter: no letter group
+        "",
+    ],
+)
+def test_scores_by_word_equal_the_sum_over_features(folded: str) -> None:
+    table = _model()["weights"] | {"to human": [1.5, 0.0]}
+    classifier = TextClassifier(_model(weights=table))
+    expected = [
+        bias + sum(table.get(name, [0.0, 0.0])[head] for name in features(folded))
+        for head, bias in enumerate(_model()["bias"])
+    ]
+    assert classifier.logits(folded).tolist() == pytest.approx(expected, abs=1e-12)
+
+
+def test_word_rows_are_forgotten_when_full_and_scores_stay_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("warmhandoff.streams.detect.text_classifier.WORD_ROWS", 4)
+    classifier = TextClassifier(_model())
+    first = classifier.logits("my card was stolen").tolist()
+    for text in ("one two three", "four five six", "human seven"):
+        classifier.logits(text)
+    assert classifier.logits("my card was stolen").tolist() == first
+    assert classifier.found("a human please") == ("human_request",)
