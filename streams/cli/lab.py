@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from warmhandoff.streams.cli.arguments import (
     directory,
@@ -62,6 +63,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="use at most N evenly spaced rows per set",
     )
     p.add_argument("--policy", type=readable_file, help="policy file (default: the shipped policy)")
+    p.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="also measure the sentence-embedding blend (the embeddings extra): its "
+        "leave-one-dataset-out rows and its cost per turn; encoding takes minutes",
+    )
+    p.add_argument(
+        "--embeddings-cache",
+        type=Path,
+        metavar="DIR",
+        help="with --embeddings: keep the texts' embeddings in DIR between runs",
+    )
     p.set_defaults(handler=_cmd_eval)
 
     p = sub.add_parser(
@@ -310,7 +323,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from warmhandoff.streams.lab.eval.detectors import evaluate
     from warmhandoff.streams.policy.loader import load_policy
 
-    report = evaluate(args.data, max_per_set=args.max_per_set, policy=load_policy(args.policy))
+    if args.embeddings_cache is not None and not args.embeddings:
+        raise UsageError("--embeddings-cache needs --embeddings")
+    report = evaluate(
+        args.data,
+        max_per_set=args.max_per_set,
+        policy=load_policy(args.policy),
+        embeddings=args.embeddings,
+        embeddings_cache=args.embeddings_cache,
+    )
     from warmhandoff.streams.lab.eval.table import render_table
 
     print_report(report, args.json, render_table)

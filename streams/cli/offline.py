@@ -44,6 +44,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--policy", type=readable_file, help="policy file (default: the shipped policy)")
     p.add_argument("--stats", action="store_true", help="print CPU per line and actions to stderr")
+    p.add_argument(
+        "--text-embeddings",
+        action="store_true",
+        help="score with the sentence-embedding blend, as a worker with "
+        "WARMHANDOFF_TEXT_EMBEDDINGS=true does (needs the embeddings extra)",
+    )
     p.set_defaults(handler=_cmd_replay)
 
     p = sub.add_parser("policy", help="policy tools")
@@ -125,6 +131,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     limit = turn_size_limit()
     policy = load_policy(args.policy)
+    if args.text_embeddings:
+        from warmhandoff.streams.detect.text_classifier import use_embeddings
+
+        use_embeddings(True)
     out = sys.stdout.buffer
     actions: Counter[str] = Counter()
     tally = Tally()

@@ -46,6 +46,11 @@ class WorkerSettings(ServiceSettings):
     fetch_max_wait_ms: int = Field(
         default=20, ge=1, le=30_000, description="longest wait of a worker's fetch for records"
     )
+    text_embeddings: bool = Field(
+        False,
+        description="score requests for a human and risk with the sentence-embedding blend "
+        "(needs the embeddings extra; about 10 ms more CPU a turn; docs/detection.md)",
+    )
     audit_decisions: bool = Field(
         True,
         description="also publish every decision to audit.decisions, keyed by decision_id "

@@ -10,6 +10,10 @@ Only features with a weight are kept in the file. A word's own weight and its le
 groups' are summed once per word the process meets, so scoring a turn is one look-up per word
 and per word pair and one sum over the rows found. Deterministic: no randomness, no download,
 the same turn always gets the same scores.
+
+`use_embeddings(True)` makes `shipped_heads` (what the detectors ask) score with the blend of
+this classifier and heads over a sentence embedding (`embedding_heads`, the `embeddings`
+extra); off by default, and then the encoder is never imported.
 """
 
 from __future__ import annotations
@@ -123,10 +127,35 @@ def shipped() -> TextClassifier:
     return TextClassifier(json.loads(raw))
 
 
+#: The blend `shipped_heads` scores with when embeddings are on; None: the linear classifier.
+_blend: TextClassifier | None = None
+
+
+def use_embeddings(on: bool) -> None:
+    """Score the detectors' heads with the sentence-embedding blend (True) or without it.
+
+    Turning it on loads the encoder now (a `MissingExtraError` without the `embeddings`
+    extra), so a process fails at start-up, not on its first turn.
+    """
+    global _blend
+    if on:
+        from warmhandoff.streams.detect.embedding_heads import shipped_blend
+
+        _blend = shipped_blend()
+    else:
+        _blend = None
+    shipped_heads.cache_clear()
+
+
+def embeddings_used() -> bool:
+    """Whether `shipped_heads` scores with the sentence-embedding blend."""
+    return _blend is not None
+
+
 @lru_cache(maxsize=1024)
 def shipped_heads(folded: str) -> tuple[str, ...]:
     """The shipped classifier's heads found in already folded text.
 
     Cached: the human-request and risk detectors both ask for the same turn.
     """
-    return shipped().found(folded)
+    return (shipped() if _blend is None else _blend).found(folded)

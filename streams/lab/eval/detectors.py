@@ -13,6 +13,10 @@ Sections (each module's docstring says how it measures):
   no labelled dissatisfied conversations in the development data, so no figure here claims to;
 - `speed`: CPU per unseen customer turn and per detector call (`speed`).
 
+With `embeddings` (`--embeddings`, the `embeddings` extra): the human-request and risk
+sections gain `detector+emb` and `classifier+emb` rows, and the speed section the cost per
+turn with the blend on, on a sample (`embedding_rows`); their targets are judged apart.
+
 The shipped models learned from every development set, so their scores on those sets are
 in-sample: none is reported.
 
@@ -26,7 +30,10 @@ marked `present: false` in `datasets` and its sections are left out:
 - `ordinary`: as `ordinary.ordinary_conversations`; `conversations.sets.simulated`;
 - `speed`: `turns`, `cpu_seconds`, `us_per_turn`, `turns_per_second`, `install`,
   `detectors.<name>` (`calls`, `us_per_call`);
-- `targets`: [{`signal`, `set`, `metric`, `value`, `op`, `target`, `met`}], `targets_met`.
+- `targets`: [{`signal`, `set`, `metric`, `value`, `op`, `target`, `met`}], `targets_met`;
+- with `embeddings` only: `detector+emb` and `classifier+emb` in `human_request` and `risk`,
+  `speed.embeddings` (as `speed`, plus `default_us_per_turn` on the same sample), and
+  `targets_embeddings`, `targets_met_embeddings` (human request, risk and speed only).
 """
 
 from __future__ import annotations
@@ -61,9 +68,22 @@ REPORT_VERSION = 2
 
 
 def evaluate(
-    data: Path, *, max_per_set: int | None = None, policy: Policy | None = None
+    data: Path,
+    *,
+    max_per_set: int | None = None,
+    policy: Policy | None = None,
+    embeddings: bool = False,
+    embeddings_cache: Path | None = None,
 ) -> dict[str, Any]:
-    """Measure the judgement on the data sets under `data`; the JSON report as a dict."""
+    """Measure the judgement on the data sets under `data`; the JSON report as a dict.
+
+    `embeddings` adds the sentence-embedding blend's figures (`embeddings_cache`: where the
+    embeddings are kept between runs).
+    """
+    if embeddings:
+        from warmhandoff.streams.detect.sentence_encoder import shared_encoder
+
+        shared_encoder()  # without the extra, say so now, not after minutes of measuring
     sets = load_datasets(data, max_per_set=max_per_set)
     present = {key: ds for key, ds in sets.items() if ds is not None}
     policy = policy or load_policy()
@@ -75,7 +95,7 @@ def evaluate(
         "policy_version": policy.version,
         "datasets": {key: _dataset_info(ds) for key, ds in sets.items()},
     }
-    report |= topic_sections(present)
+    report |= topic_sections(present, embeddings=embeddings, cache=embeddings_cache)
     sentiment_section = _sentiment(data, threshold)
     if sentiment_section is not None:
         report["negative_sentiment"] = sentiment_section
@@ -100,6 +120,12 @@ def evaluate(
     report["speed"]["detectors"] = clock.report()
     report["targets"] = judge(report)
     report["targets_met"] = all(check["met"] for check in report["targets"])
+    if embeddings:
+        from warmhandoff.streams.lab.eval.embedding_rows import embedding_cost
+
+        report["speed"]["embeddings"] = embedding_cost(texts, warm_up, policy)
+        report["targets_embeddings"] = judge(report, embeddings=True)
+        report["targets_met_embeddings"] = all(c["met"] for c in report["targets_embeddings"])
     return report
 
 

@@ -27,11 +27,21 @@ TARGETS: tuple[tuple[str, str, str, float, tuple[str, ...] | None], ...] = (
 )
 
 
-def judge(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every figure with a target, with the target and whether it is met."""
+#: The signals the sentence-embedding blend changes, judged apart with it on.
+EMBEDDING_SIGNALS = ("human_request", "risk", "speed")
+
+
+def judge(report: dict[str, Any], *, embeddings: bool = False) -> list[dict[str, Any]]:
+    """Every figure with a target, with the target and whether it is met.
+
+    `embeddings`: the figures measured with the sentence-embedding blend on instead, for the
+    signals it changes (`EMBEDDING_SIGNALS`).
+    """
     checks = []
     for signal, metric, op, target, only in TARGETS:
-        for set_key, value in figures(report, signal, metric):
+        if embeddings and signal not in EMBEDDING_SIGNALS:
+            continue
+        for set_key, value in figures(report, signal, metric, embeddings=embeddings):
             if value is None or (only is not None and set_key not in only):
                 continue
             met = value >= target if op == ">=" else value <= target
@@ -49,19 +59,21 @@ def judge(report: dict[str, Any]) -> list[dict[str, Any]]:
     return checks
 
 
-def figures(report: dict[str, Any], signal: str, metric: str) -> list[tuple[str, Any]]:
-    """(set, value) pairs of one metric of one signal in the report."""
+def figures(
+    report: dict[str, Any], signal: str, metric: str, *, embeddings: bool = False
+) -> list[tuple[str, Any]]:
+    """(set, value) pairs of one metric of one signal in the report (`embeddings`: with it)."""
     section = report.get(signal)
     if section is None:
         return []
     if signal == "speed":
-        return [("all", section[metric])]
+        return [("all", (section["embeddings"] if embeddings else section)[metric])]
     if signal == "language":
         return [("check_set", section[metric])]
     if signal == "ordinary":
         return [(half, s[metric]) for half, s in section["halves"].items()]
     if signal in ("human_request", "risk"):
-        section = section["detector"]
+        section = section["detector+emb" if embeddings else "detector"]
     if signal == "risk" and metric.startswith("recall."):
         family = metric.split(".", 1)[1]
         return [

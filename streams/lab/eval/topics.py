@@ -11,30 +11,34 @@ the set left out is scored twice:
   patterns' share of the hits;
 - `classifier`: the retrained classifier alone, a clean leave-one-dataset-out figure.
 
+With the `embeddings` extra (`warmhandoff eval --embeddings`), each set is also scored as
+`detector+emb` and `classifier+emb`: the same, with the blend of that retrained classifier and
+embedding heads retrained without the set (`embedding_rows`) in place of the classifier.
+
 The shipped classifier learned from every set, so its figures here would be in-sample and
 are never reported. Retraining needs the `train` extra (scikit-learn).
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from importlib import resources
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 from warmhandoff.streams.contract.errors import MissingExtraError
 from warmhandoff.streams.detect.human_request import is_human_request
 from warmhandoff.streams.detect.normalize import fold
 from warmhandoff.streams.detect.risk import risk_families
-from warmhandoff.streams.detect.text_classifier import MODEL_FILE, TextClassifier
+from warmhandoff.streams.detect.text_classifier import TextClassifier
 from warmhandoff.streams.lab.eval.datasets import Dataset
 from warmhandoff.streams.lab.eval.metrics import BinaryCounts, share
 from warmhandoff.streams.lab.training.text_classifier import (
     Example,
     Recipe,
     fit,
+    shipped_recipe,
     written_examples,
 )
 from warmhandoff.streams.lab.training.text_labels import MAPPINGS, RISK_FAMILIES, heads_of
@@ -43,30 +47,29 @@ from warmhandoff.streams.lab.training.text_labels import MAPPINGS, RISK_FAMILIES
 Reading = tuple[bool, tuple[str, ...]]
 
 
-def shipped_recipe() -> dict[str, Any]:
-    """The recipe the shipped classifier was trained with (from its model file)."""
-    raw = resources.files("warmhandoff.streams.detect").joinpath(MODEL_FILE).read_text("utf-8")
-    recipe: dict[str, Any] = json.loads(raw)["recipe"]
-    return recipe
-
-
 def fold_classifiers(present: dict[str, Dataset]) -> dict[str, TextClassifier]:
     """For each labelled set present: a classifier trained without it."""
     if find_spec("sklearn") is None or find_spec("scipy") is None:
         raise MissingExtraError("retraining the text classifier for each held-out set", "train")
     recipe = Recipe(**shipped_recipe())
     written = written_examples()
-    sets: dict[str, list[Example]] = {}
-    for key in MAPPINGS:
-        if key in present:
-            rows = ((row, heads_of(key, row.labels)) for row in present[key].rows)
-            sets[key] = [Example(row.text, heads, key) for row, heads in rows if heads is not None]
+    sets = labelled_sets(present)
     return {
         held: TextClassifier(
             fit([e for key, rows in sets.items() if key != held for e in rows] + written, recipe)
         )
         for held in sets
     }
+
+
+def labelled_sets(present: dict[str, Dataset]) -> dict[str, list[Example]]:
+    """The rows of each labelled set present with their heads (adjacent rows left out)."""
+    sets: dict[str, list[Example]] = {}
+    for key in MAPPINGS:
+        if key in present:
+            rows = ((row, heads_of(key, row.labels)) for row in present[key].rows)
+            sets[key] = [Example(row.text, heads, key) for row, heads in rows if heads is not None]
+    return sets
 
 
 def readers(classifier: TextClassifier) -> dict[str, Callable[[str], Reading]]:
@@ -85,13 +88,27 @@ def readers(classifier: TextClassifier) -> dict[str, Callable[[str], Reading]]:
     return {"detector": detector, "classifier": alone}
 
 
-def topic_sections(present: dict[str, Dataset]) -> dict[str, Any]:
-    """The `human_request` and `risk` report sections, each with `detector` and `classifier`."""
+def topic_sections(
+    present: dict[str, Dataset], *, embeddings: bool = False, cache: Path | None = None
+) -> dict[str, Any]:
+    """The `human_request` and `risk` report sections, each with `detector` and `classifier`.
+
+    With `embeddings`, also `detector+emb` and `classifier+emb` (`cache`: where the
+    embeddings are kept between runs).
+    """
     readings: dict[str, dict[str, list[Reading]]] = {"detector": {}, "classifier": {}}
-    for key, classifier in fold_classifiers(present).items():
-        texts = [row.text for row in present[key].rows]
-        for name, read in readers(classifier).items():
-            readings[name][key] = [read(text) for text in texts]
+    folds = fold_classifiers(present)
+    scored: list[tuple[str, dict[str, TextClassifier]]] = [("", folds)]
+    if embeddings:
+        from warmhandoff.streams.lab.eval.embedding_rows import fold_blends
+
+        scored.append(("+emb", fold_blends(present, folds, cache)))
+        readings |= {"detector+emb": {}, "classifier+emb": {}}
+    for suffix, classifiers in scored:
+        for key, classifier in classifiers.items():
+            texts = [row.text for row in present[key].rows]
+            for name, read in readers(classifier).items():
+                readings[name + suffix][key] = [read(text) for text in texts]
     human: dict[str, Any] = {}
     risk: dict[str, Any] = {}
     for name, by_set in readings.items():

@@ -71,6 +71,13 @@ class Recipe:
     prune: float = 0.02
 
 
+def shipped_recipe() -> dict[str, Any]:
+    """The recipe the shipped classifier was trained with (from its model file)."""
+    raw = files("warmhandoff.streams.detect").joinpath(MODEL_FILE).read_text("utf-8")
+    recipe: dict[str, Any] = json.loads(raw)["recipe"]
+    return recipe
+
+
 def development_examples(root: Path) -> tuple[dict[str, list[Example]], dict[str, Any]]:
     """Rows of each development set with heads mapped (adjacent rows left out), and a summary."""
     loaded = load_datasets(root)

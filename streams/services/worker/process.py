@@ -15,6 +15,7 @@ import faust
 import structlog
 
 from warmhandoff.streams.config.worker import WorkerSettings
+from warmhandoff.streams.detect.text_classifier import use_embeddings
 from warmhandoff.streams.policy.loader import load_policy
 from warmhandoff.streams.runtime.broker import cluster_id, is_embedded
 from warmhandoff.streams.runtime.intake import Credentials, Intake, RateLimiter
@@ -46,6 +47,8 @@ def run_worker(settings: WorkerSettings) -> int:
     from warmhandoff.streams.services.worker.app import Pipeline
 
     policy = load_policy(settings.policy_file)
+    # Before anything connects: without the embeddings extra this refuses in one line.
+    use_embeddings(settings.text_embeddings)
     topics = begin(settings)
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
@@ -63,6 +66,7 @@ def run_worker(settings: WorkerSettings) -> int:
         app_id=settings.app_id,
         policy_version=policy.version,
         bootstrap=settings.bootstrap_servers,
+        text_embeddings=settings.text_embeddings,
     )
     loop.run_until_complete(
         start_ops(settings, pipeline.readiness, intake=_intake(settings, pipeline))
