@@ -1,29 +1,52 @@
 """Shared fixtures: one Kafka broker for the whole session, and fresh topic names per test.
 
-`kafka_bootstrap` uses the broker named by WARMHANDOFF_BOOTSTRAP_SERVERS when one answers
-there, and otherwise starts the embedded broker (Tansu) on a free port, never on 9092, so
-test runs do not collide with a developer's broker or with each other.
+The broker is chosen once per run (tests/brokers.py: WARMHANDOFF_TEST_BROKER, else a broker
+answering at WARMHANDOFF_BOOTSTRAP_SERVERS, else the default) and named in the pytest header.
+Brokers the tests start listen on free ports, never on 9092, so test runs do not collide with
+a developer's broker or with each other.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
 
-from warmhandoff.streams.runtime.broker import EmbeddedBroker, broker_answers
+from .brokers import BrokerUnusable, TestBroker, choose_broker
+
+TEST_BROKER = pytest.StashKey[TestBroker]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[TEST_BROKER] = choose_broker()
+    except BrokerUnusable as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"test broker: {config.stash[TEST_BROKER].describe()}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if terminalreporter.config.option.verbose < 0:  # -q shows no header: name the broker here
+        choice = terminalreporter.config.stash[TEST_BROKER]
+        terminalreporter.write_line(f"test broker: {choice.describe()}")
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def test_broker(pytestconfig: pytest.Config) -> TestBroker:
+    """The broker kind chosen for this run."""
+    return pytestconfig.stash[TEST_BROKER]
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(
+    test_broker: TestBroker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The bootstrap address of a Kafka broker that lives for the whole test session."""
-    external = os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS")
-    if external and broker_answers(external):
-        yield external
-        return
-    with EmbeddedBroker(data_dir=tmp_path_factory.mktemp("broker")) as broker:
+    with test_broker.started(tmp_path_factory.mktemp("broker")) as broker:
         yield broker.bootstrap
 
 

@@ -32,6 +32,10 @@ class BrokerUnavailableError(WarmhandoffError):
     retriable = True
 
 
+class KafkaUnavailableError(BrokerUnavailableError):
+    """Apache Kafka cannot be provisioned here: no Java 17+, no Maven, or no Maven Central."""
+
+
 class TopicDriftError(WarmhandoffError):
     """Topics on the broker do not match topics.yaml."""
 

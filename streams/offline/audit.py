@@ -18,7 +18,7 @@ from aiokafka import TopicPartition
 from warmhandoff.streams.config.connection import ConnectionSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.topics import Topics
-from warmhandoff.streams.offline.scan import scanning_consumer
+from warmhandoff.streams.offline.scan import scanning_consumer, topic_partitions
 
 MAX_IDLE_POLLS = 10  # polls of one second with nothing: give up waiting for the end offsets
 
@@ -37,9 +37,10 @@ async def read_audit(
     wanted_key = decision_id.encode() if decision_id is not None else None
     found: dict[str, dict[str, Any]] = {}
     async with scanning_consumer(settings) as consumer:
-        if name not in await consumer.topics():
+        partitions = await topic_partitions(consumer)
+        if name not in partitions:
             raise WarmhandoffError(f"topic {name} does not exist: run `warmhandoff topics apply`")
-        tps = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+        tps = [TopicPartition(name, p) for p in sorted(partitions[name])]
         consumer.assign(tps)
         firsts, ends = await consumer.beginning_offsets(tps), await consumer.end_offsets(tps)
         for tp in tps:

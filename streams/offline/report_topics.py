@@ -19,7 +19,7 @@ from warmhandoff.streams.config.connection import ConnectionSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.topics import Topics
 from warmhandoff.streams.offline.report_input import KINDS, Streams
-from warmhandoff.streams.offline.scan import scanning_consumer
+from warmhandoff.streams.offline.scan import scanning_consumer, topic_partitions
 
 
 async def read_topics(
@@ -29,12 +29,12 @@ async def read_topics(
     streams = Streams()
     async with scanning_consumer(settings) as consumer:
         kind_by_name = {topics.name(key): kind for key, kind in KINDS.items()}
-        known = await consumer.topics()
+        known = await topic_partitions(consumer)
         tps = [
             TopicPartition(name, p)
             for name in kind_by_name
             if name in known
-            for p in sorted(consumer.partitions_for_topic(name) or ())
+            for p in sorted(known[name])
         ]
         if not tps:
             raise WarmhandoffError(

@@ -49,3 +49,15 @@ async def scanning_consumer(settings: ConnectionSettings) -> AsyncIterator[AIOKa
         ) from None
     finally:
         await consumer.stop()
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer) -> dict[str, set[int]]:
+    """Every topic the broker shows, with its partitions, from one fresh metadata request.
+
+    `consumer.topics()` makes the same request but keeps only the names, and
+    `partitions_for_topic` reads the client's cache, which holds only the topics a metadata
+    request has named: Apache Kafka answers the client's bootstrap request (an empty topic
+    list) with no topics at all, where the embedded broker lists every topic.
+    """
+    cluster = await consumer._client.fetch_all_metadata()
+    return {topic: cluster.partitions_for_topic(topic) or set() for topic in cluster.topics()}

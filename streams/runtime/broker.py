@@ -158,7 +158,7 @@ class EmbeddedBroker:
         """Start the broker and block until it answers Kafka metadata."""
         started = time.monotonic()
         self._spawn()
-        _run_blocking(self._wait_ready(started))
+        run_blocking(self._wait_ready(started))
 
     async def astart(self) -> None:
         """Start the broker and wait until it answers Kafka metadata."""
@@ -250,7 +250,7 @@ class EmbeddedBroker:
                     f"(log: {self.log_path})"
                 )
             # TCP first: it is silent while the port is closed, aiokafka is not.
-            if await _port_open(self.host, self.port) and await metadata_answers(self.bootstrap):
+            if await port_open(self.host, self.port) and await metadata_answers(self.bootstrap):
                 self.ready_seconds = time.monotonic() - started
                 log.info(
                     "broker.started",
@@ -363,7 +363,8 @@ def _log_ready(broker: EmbeddedBroker) -> None:
     log.info("broker.ready", bootstrap=broker.bootstrap, log_file=str(broker.log_path))
 
 
-async def _port_open(host: str, port: int) -> bool:
+async def port_open(host: str, port: int) -> bool:
+    """True when `host:port` accepts a TCP connection within half a second."""
     try:
         async with asyncio.timeout(0.5):
             _, writer = await asyncio.open_connection(host, port)
@@ -385,7 +386,8 @@ def _tansu_binary() -> str:
     return path
 
 
-def _run_blocking(coro: Coroutine[Any, Any, _T]) -> _T:
+def run_blocking(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run `coro` to completion from synchronous code, with or without a running loop."""
     # A fresh loop in a helper thread works whether or not the caller's thread has a loop.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()

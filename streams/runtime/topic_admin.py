@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -28,6 +28,7 @@ from warmhandoff.streams.contract.topics import (
 )
 
 ADMIN_TIMEOUT_SECONDS = 30.0
+VISIBLE_POLL_SECONDS = 0.05
 
 Severity = Literal["error", "warning"]
 
@@ -203,8 +204,11 @@ async def apply_topics(topics: Topics, settings: ConnectionSettings) -> TopicsRe
         existing = await _describe_all(admin)
         missing = [spec for spec in topics if spec.name not in existing]
         raced = await _create(admin, missing, report)
-        if raced:  # someone else created them meanwhile: compare what they made
-            existing = await _describe_all(admin)
+        # Kafka answers CreateTopics once its controller has recorded the topics; the brokers
+        # learn of them a moment later, and a client asking before then is told they do not
+        # exist. Return only once every topic is there, each partition with a leader.
+        if report.created or raced:
+            existing = await _wait_visible(admin, [*report.created, *raced])
         await _inspect(admin, [s for s in topics if s.name in existing], existing, report)
     accounted = {*report.created, *report.in_sync, *(d.topic for d in report.drift)}
     report.drift.extend(_missing(s) for s in topics if s.name not in accounted)
@@ -243,12 +247,31 @@ async def _admin(settings: ConnectionSettings) -> AsyncIterator[AIOKafkaAdminCli
 
 async def _describe_all(admin: AIOKafkaAdminClient) -> dict[str, tuple[int, int]]:
     """Every topic on the broker: name -> (partitions, replication factor)."""
+    return _existing(await admin.describe_topics(None))  # None: all topics, never auto-creates
+
+
+def _existing(described: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Topics with partitions in a metadata answer: name -> (partitions, replication factor)."""
     existing: dict[str, tuple[int, int]] = {}
-    for topic in await admin.describe_topics(None):  # None: all topics, never auto-creates
+    for topic in described:
         parts = topic["partitions"]
         if parts:
             existing[topic["topic"]] = (len(parts), min(len(p["replicas"]) for p in parts))
     return existing
+
+
+async def _wait_visible(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, tuple[int, int]]:
+    """Every topic on the broker, once `names` are all among them with their leaders."""
+    while True:
+        described = await admin.describe_topics(None)
+        led = {
+            topic["topic"]
+            for topic in described
+            if topic["partitions"] and all(p["leader"] >= 0 for p in topic["partitions"])
+        }
+        if led.issuperset(names):
+            return _existing(described)
+        await asyncio.sleep(VISIBLE_POLL_SECONDS)
 
 
 async def _create(

@@ -28,8 +28,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from warmhandoff.streams.config.connection import aiokafka_kwargs
 from warmhandoff.streams.contract.models import Turn
 from warmhandoff.streams.core.pipeline import new_state, process_turn
-from warmhandoff.streams.runtime.broker import EmbeddedBroker
 
+from ..brokers import RunningBroker, TestBroker
 from ..integration.conftest import Deployment, deployment, expected_handoffs, first_seen_seqs
 
 __all__ = ["deployment"]  # the integration fixture, re-exported for the fault tests
@@ -81,14 +81,16 @@ FIGURES: list[dict[str, Any]] = []
 
 
 @pytest.fixture(scope="package")
-def faults_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    """An embedded broker for this suite only: (d) stops and resumes its process."""
-    with EmbeddedBroker(data_dir=tmp_path_factory.mktemp("faults-broker")) as broker:
+def faults_broker(
+    test_broker: TestBroker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningBroker]:
+    """A broker of the run's kind for this suite only: (d) stops and resumes its process."""
+    with test_broker.started(tmp_path_factory.mktemp("faults-broker")) as broker:
         yield broker
 
 
 @pytest.fixture(scope="package")
-def kafka_bootstrap(faults_broker: EmbeddedBroker) -> str:
+def kafka_bootstrap(faults_broker: RunningBroker) -> str:
     """Overrides the session broker: every fault test talks to the suite's own broker."""
     return faults_broker.bootstrap
 

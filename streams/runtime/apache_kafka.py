@@ -1,0 +1,332 @@
+"""A single-node Apache Kafka (KRaft, broker and controller in one JVM) on free local ports.
+
+The jars come from `kafka_jars.provision` (Maven Central, cached once per machine). Each
+broker gets a directory of its own under `data_dir`: the `server.properties` and log4j2
+settings written here, storage formatted with `kafka.tools.StorageTool`, and the log
+directory. Its output goes to `kafka-<port>.log` beside it.
+
+The settings are a production broker's, cut to one node: internal topics at replication 1
+with min ISR 1, no auto-created topics (topics.yaml is the source of truth and `topics apply`
+creates them), no initial rebalance delay. Record timestamps keep Kafka's default bound (at
+most an hour in the future): warmhandoff never sets a record's timestamp itself; a
+turn's own `ts` is in its value.
+
+Like the embedded broker, it runs in its own session (a Ctrl-C reaches the caller first,
+which stops it last), and `atexit` stops it when the caller exits without stopping it (an
+exception, a forgotten `stop`; not a kill -9 of the caller).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import base64
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import structlog
+
+from warmhandoff.streams.config.connection import host_port
+from warmhandoff.streams.contract.errors import BrokerUnavailableError
+from warmhandoff.streams.runtime.broker import (
+    free_port,
+    metadata_answers,
+    port_open,
+    run_blocking,
+)
+from warmhandoff.streams.runtime.kafka_jars import KAFKA_VERSION, KafkaJars, provision
+
+log = structlog.get_logger(__name__)
+
+#: Kafka's own start script defaults for a broker JVM, with a small heap for one test node.
+JVM_OPTIONS = (
+    "-Xms256m",
+    "-Xmx1g",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-Djava.awt.headless=true",
+)
+
+FORMAT_TIMEOUT_S = 120.0
+
+LOG4J2_PROPERTIES = """\
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = OUT
+# Every client and config object logs its full settings at INFO: once per start is enough.
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+"""
+
+
+def server_properties(
+    *, host: str, port: int, controller_port: int, log_dir: Path, node_id: int = 1
+) -> dict[str, str]:
+    """A one-node KRaft broker's settings: PLAINTEXT on `port`, its controller on the other."""
+    return {
+        "process.roles": "broker,controller",
+        "node.id": str(node_id),
+        "controller.quorum.voters": f"{node_id}@{host_port(host, controller_port)}",
+        "listeners": f"PLAINTEXT://{host_port(host, port)},"
+        f"CONTROLLER://{host_port(host, controller_port)}",
+        "advertised.listeners": f"PLAINTEXT://{host_port(host, port)}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "log.dirs": str(log_dir),
+        # One node: the internal topics cannot have more replicas than brokers.
+        "offsets.topic.replication.factor": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "default.replication.factor": "1",
+        "min.insync.replicas": "1",
+        # Topics come from topics.yaml (`topics apply`), never from a typo in a client.
+        "auto.create.topics.enable": "false",
+        "group.initial.rebalance.delay.ms": "0",
+    }
+
+
+def render_properties(properties: Mapping[str, str]) -> str:
+    """A Java properties file, one `key=value` a line (the values here need no escaping)."""
+    return "".join(f"{key}={value}\n" for key, value in properties.items())
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: a random UUID in Kafka's URL-safe base64 form (22 characters)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):  # Kafka avoids ids that look like command-line options
+            return text
+
+
+class ApacheKafka:
+    """An Apache Kafka broker process on 127.0.0.1; a sync and async context manager."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        port: int | None = None,
+        controller_port: int | None = None,
+        host: str = "127.0.0.1",
+        version: str = KAFKA_VERSION,
+        jars: KafkaJars | None = None,
+        properties: Mapping[str, str] | None = None,
+        ready_timeout: float = 90.0,
+    ) -> None:
+        self.host = host
+        self.port = port if port is not None else free_port()
+        self.controller_port = controller_port or _other_free_port(self.port)
+        self.data_dir = data_dir
+        self.version = jars.version if jars is not None else version
+        self.jars = jars
+        self.overrides = dict(properties or {})
+        self.ready_timeout = ready_timeout
+        self.cluster_id = new_cluster_id()
+        self.ready_seconds: float | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_file: IO[bytes] | None = None
+
+    def __repr__(self) -> str:
+        return f"<ApacheKafka {self.version} {self.bootstrap} running={self.running}>"
+
+    @property
+    def bootstrap(self) -> str:
+        """The address clients bootstrap from."""
+        return host_port(self.host, self.port)
+
+    @property
+    def home(self) -> Path:
+        """This broker's own directory: settings and log directory."""
+        return self.data_dir / f"kafka-{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        """The file the broker's output goes to."""
+        return self.data_dir / f"kafka-{self.port}.log"
+
+    @property
+    def running(self) -> bool:
+        """True while the broker process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The broker's (JVM's) process id, once started."""
+        return self._proc.pid if self._proc is not None else None
+
+    def properties(self) -> dict[str, str]:
+        """The broker's settings: `server_properties` with this broker's overrides."""
+        base = server_properties(
+            host=self.host,
+            port=self.port,
+            controller_port=self.controller_port,
+            log_dir=self.home / "data",
+        )
+        return base | self.overrides
+
+    def start(self) -> None:
+        """Provision the jars, format storage, start the broker; block until it answers."""
+        self._spawn()
+        run_blocking(self._wait_ready(time.monotonic()))
+
+    async def astart(self) -> None:
+        """`start` without blocking the event loop."""
+        await asyncio.to_thread(self._spawn)
+        await self._wait_ready(time.monotonic())
+
+    def stop(self, grace: float = 20.0) -> None:
+        """Stop the broker: SIGTERM (a controlled shutdown), then SIGKILL after `grace` s."""
+        proc, self._proc = self._proc, None
+        atexit.unregister(self.stop)
+        if proc is not None and proc.poll() is None:
+            # A broker frozen by SIGSTOP would hold SIGTERM until it is resumed.
+            os.kill(proc.pid, signal.SIGCONT)
+            proc.terminate()
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=grace)
+            log.info("kafka.stopped", bootstrap=self.bootstrap)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    async def astop(self, grace: float = 20.0) -> None:
+        """Stop the broker without blocking the event loop."""
+        await asyncio.to_thread(self.stop, grace)
+
+    def __enter__(self) -> ApacheKafka:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> ApacheKafka:
+        await self.astart()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.astop()
+
+    def _spawn(self) -> None:
+        if self._proc is not None:
+            raise RuntimeError("this ApacheKafka was already started")
+        jars = self.jars = self.jars or provision(self.version)
+        self.home.mkdir(parents=True, exist_ok=True)
+        config = self.home / "server.properties"
+        config.write_text(render_properties(self.properties()))
+        log4j = self.home / "log4j2.properties"
+        log4j.write_text(LOG4J2_PROPERTIES)
+        java = [jars.java, f"-Dlog4j2.configurationFile={log4j}", "-cp", jars.classpath]
+        self._log_file = self.log_path.open("wb")
+        format_storage = ["kafka.tools.StorageTool", "format", "-t", self.cluster_id]
+        try:
+            formatted = subprocess.run(
+                [*java, "-Xmx256m", *format_storage, "-c", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_file,
+                stderr=subprocess.STDOUT,
+                timeout=FORMAT_TIMEOUT_S,
+                check=False,
+            )
+            code = formatted.returncode
+            failure = (self._first_error() or f"it exited with code {code}") if code else ""
+        except subprocess.TimeoutExpired:
+            failure = f"it took over {FORMAT_TIMEOUT_S:g} s"
+        if failure:
+            self._log_file.close()
+            self._log_file = None
+            raise BrokerUnavailableError(
+                f"Apache Kafka {self.version} could not format its storage: {failure} "
+                f"(log: {self.log_path})"
+            )
+        self._proc = subprocess.Popen(
+            [*java, *JVM_OPTIONS, "kafka.Kafka", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # keep terminal signals away; we stop it ourselves
+        )
+        # A crashed or interrupted parent must not leave a broker holding the ports.
+        atexit.register(self.stop)
+
+    async def _wait_ready(self, started: float) -> None:
+        deadline = started + self.ready_timeout
+        while True:
+            if not self.running:
+                code = self._proc.returncode if self._proc is not None else None
+                failure = self._first_error() or f"it exited with code {code}"
+                self.stop()
+                raise BrokerUnavailableError(
+                    f"Apache Kafka {self.version} on {self.bootstrap} failed to start: "
+                    f"{failure} (log: {self.log_path})"
+                )
+            # TCP first: it is silent while the port is closed, aiokafka is not.
+            if await port_open(self.host, self.port) and await metadata_answers(self.bootstrap):
+                self.ready_seconds = time.monotonic() - started
+                log.info(
+                    "kafka.started",
+                    version=self.version,
+                    bootstrap=self.bootstrap,
+                    pid=self.pid,
+                    ready_seconds=round(self.ready_seconds, 3),
+                    log_file=str(self.log_path),
+                )
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BrokerUnavailableError(
+                    f"Apache Kafka {self.version} on {self.bootstrap} did not answer within "
+                    f"{self.ready_timeout:g} s (log: {self.log_path})"
+                )
+            await asyncio.sleep(0.1)
+
+    def _first_error(self) -> str:
+        """The first line of the log that says why, or an empty string."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        if "Address already in use" in text:
+            return f"port {self.port} or {self.controller_port} is already in use"
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        for line in lines:
+            if " ERROR " in line or " FATAL " in line or "Exception" in line:
+                return line[:300]
+        return lines[-1][:300] if lines else ""
+
+
+def _other_free_port(taken: int) -> int:
+    while (port := free_port()) == taken:
+        continue
+    return port
