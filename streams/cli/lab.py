@@ -106,6 +106,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="FILE",
         help="sample the worker with py-spy into FILE",
     )
+    p.add_argument(
+        "--broker",
+        choices=("embedded", "kafka"),
+        default="embedded",
+        help="the broker the bench starts when WARMHANDOFF_BOOTSTRAP_SERVERS is unset: the "
+        "embedded one, or Apache Kafka (needs Java 17+ and Maven once, like the tests)",
+    )
     p.set_defaults(handler=_cmd_bench)
 
     p = sub.add_parser(
@@ -364,7 +371,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     say = (lambda text: None) if args.json else (lambda text: print(f"[bench] {text}", flush=True))
     seconds = 5.0 if args.seconds is None else args.seconds
     outcome = asyncio.run(
-        bench_main(seconds=seconds, rate=args.rate, seed=args.seed, say=say, profile=args.profile)
+        bench_main(
+            seconds=seconds,
+            rate=args.rate,
+            seed=args.seed,
+            say=say,
+            profile=args.profile,
+            broker_kind=args.broker,
+        )
     )
     print(json.dumps(outcome.as_json(), indent=None if args.json else 2))
     return 0
@@ -377,12 +391,17 @@ def _check_bench(args: argparse.Namespace) -> None:
 
     if args.state_store is not None:
         given = {"--seconds": args.seconds, "--rate": args.rate, "--profile": args.profile}
+        given["--broker"] = args.broker if args.broker != "embedded" else None
         used = [flag for flag, value in given.items() if value is not None]
         if used:
             raise UsageError(f"{used[0]} does not go with --state-store")
         return
     if args.profile is not None and shutil.which("py-spy") is None:
         raise WarmhandoffError("--profile needs py-spy: pip install py-spy")
+    if args.broker == "kafka" and os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS"):
+        raise UsageError(
+            "--broker kafka starts its own broker: unset WARMHANDOFF_BOOTSTRAP_SERVERS"
+        )
     _check_lab_environment(args, os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS"), BOOTSTRAP_ENV)
 
 

@@ -302,6 +302,9 @@ CASES = [
     case("bench", "--profile", "{missing}/out.txt", says="no directory"),
     case("bench", "--seconds", "1", says=f"no Kafka broker answers at {NO_BROKER}"),
     case("bench", says="WARMHANDOFF_WEB_PORT", web_port="notaport"),
+    case("bench", "--broker", "zookeeper", says="invalid choice"),
+    case("bench", "--broker", "kafka", says="unset WARMHANDOFF_BOOTSTRAP_SERVERS"),
+    case("bench", "--state-store", "3", "--broker", "kafka", says="does not go with"),
     # soak
     case("soak", "--minutes", "0", says="--minutes"),
     case("soak", "--window", "0", says="--window"),

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -45,6 +45,7 @@ from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.topics import Topics, load_topics
 from warmhandoff.streams.lab.bench import profile as bench_profile
 from warmhandoff.streams.policy.loader import load_policy
+from warmhandoff.streams.runtime.apache_kafka import ApacheKafka
 from warmhandoff.streams.runtime.broker import EmbeddedBroker, free_port
 from warmhandoff.streams.runtime.topic_admin import apply_topics
 
@@ -371,6 +372,7 @@ class Outcome:
     replay_check: dict[str, int] = field(default_factory=dict)
     state_bytes_per_conversation: float = 0.0
     profile: dict[str, float] = field(default_factory=dict)
+    broker: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """The JSON document: the headline keys, then the extras."""
@@ -385,6 +387,7 @@ class Outcome:
             "cpu_s_per_1k_turns": round(c.cpu_s_per_1k_turns, 3),
             "peak_rss_mb": round(c.peak_rss_mb, 1),
             "backlog_turns": self.turns,
+            "broker": self.broker,
             "phases": {
                 name: {
                     "turns_per_s": round(p.turns_per_s),
@@ -562,19 +565,34 @@ async def run_phases(
 
 
 async def bench_main(
-    *, seconds: float, rate: float | None, seed: int, say: Any, profile: Path | None = None
+    *,
+    seconds: float,
+    rate: float | None,
+    seed: int,
+    say: Any,
+    profile: Path | None = None,
+    broker_kind: Literal["embedded", "kafka"] = "embedded",
 ) -> Outcome:
-    """Start (or use) a broker, apply topics under a fresh prefix, run the phases."""
+    """Start (or use) a broker, apply topics under a fresh prefix, run the phases.
+
+    The broker is the one at WARMHANDOFF_BOOTSTRAP_SERVERS when set; otherwise one the bench
+    starts: the embedded broker, or Apache Kafka (`broker_kind="kafka"`, from the jar cache
+    the tests use).
+    """
     workdir = Path(tempfile.mkdtemp(prefix="warmhandoff-bench-"))
     run_id = uuid.uuid4().hex[:6]
     explicit = os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS")
-    broker: EmbeddedBroker | None = None
+    broker: EmbeddedBroker | ApacheKafka | None = None
     try:
         if explicit:
-            bootstrap = explicit
+            bootstrap, described = explicit, f"given: {explicit}"
+        elif broker_kind == "kafka":
+            broker = ApacheKafka(data_dir=workdir)
+            await broker.astart()
+            bootstrap, described = broker.bootstrap, f"Apache Kafka {broker.version}"
         else:
             port = free_port()
-            bootstrap = f"127.0.0.1:{port}"
+            bootstrap, described = f"127.0.0.1:{port}", "embedded"
             broker = EmbeddedBroker(port=port, data_dir=workdir)
             await broker.astart()
         settings = WorkerSettings(
@@ -592,9 +610,11 @@ async def bench_main(
             raise WarmhandoffError("could not apply topics.yaml")
         bench = Bench(settings, topics, workdir, say=say)
         policy_file = load_settings_policy()
-        return await run_phases(
+        outcome = await run_phases(
             bench, seconds=seconds, rate=rate, seed=seed, policy_file=policy_file, profile=profile
         )
+        outcome.broker = described
+        return outcome
     finally:
         if broker is not None:
             await broker.astop()
