@@ -21,25 +21,21 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
-import os
-import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import IO
 
 import structlog
 
 from warmhandoff.streams.config.connection import host_port
 from warmhandoff.streams.contract.errors import BrokerUnavailableError
 from warmhandoff.streams.runtime.broker import (
+    BrokerProcess,
     free_port,
     metadata_answers,
     port_open,
-    run_blocking,
 )
 from warmhandoff.streams.runtime.kafka_jars import KAFKA_VERSION, KafkaJars, provision
 
@@ -116,8 +112,11 @@ def new_cluster_id() -> str:
             return text
 
 
-class ApacheKafka:
+class ApacheKafka(BrokerProcess):
     """An Apache Kafka broker process on 127.0.0.1; a sync and async context manager."""
+
+    #: A controlled shutdown moves leadership and flushes logs first: give it time.
+    stop_grace = 20.0
 
     def __init__(
         self,
@@ -141,16 +140,11 @@ class ApacheKafka:
         self.ready_timeout = ready_timeout
         self.cluster_id = new_cluster_id()
         self.ready_seconds: float | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log_file: IO[bytes] | None = None
+        self._proc = None
+        self._log_file = None
 
     def __repr__(self) -> str:
         return f"<ApacheKafka {self.version} {self.bootstrap} running={self.running}>"
-
-    @property
-    def bootstrap(self) -> str:
-        """The address clients bootstrap from."""
-        return host_port(self.host, self.port)
 
     @property
     def home(self) -> Path:
@@ -162,16 +156,6 @@ class ApacheKafka:
         """The file the broker's output goes to."""
         return self.data_dir / f"kafka-{self.port}.log"
 
-    @property
-    def running(self) -> bool:
-        """True while the broker process is alive."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """The broker's (JVM's) process id, once started."""
-        return self._proc.pid if self._proc is not None else None
-
     def properties(self) -> dict[str, str]:
         """The broker's settings: `server_properties` with this broker's overrides."""
         base = server_properties(
@@ -181,62 +165,6 @@ class ApacheKafka:
             log_dir=self.home / "data",
         )
         return base | self.overrides
-
-    def start(self) -> None:
-        """Provision the jars, format storage, start the broker; block until it answers."""
-        self._spawn()
-        run_blocking(self._wait_ready(time.monotonic()))
-
-    async def astart(self) -> None:
-        """`start` without blocking the event loop."""
-        await asyncio.to_thread(self._spawn)
-        await self._wait_ready(time.monotonic())
-
-    def stop(self, grace: float = 20.0) -> None:
-        """Stop the broker: SIGTERM (a controlled shutdown), then SIGKILL after `grace` s."""
-        proc, self._proc = self._proc, None
-        atexit.unregister(self.stop)
-        if proc is not None and proc.poll() is None:
-            # A broker frozen by SIGSTOP would hold SIGTERM until it is resumed.
-            os.kill(proc.pid, signal.SIGCONT)
-            proc.terminate()
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=grace)
-            log.info("kafka.stopped", bootstrap=self.bootstrap)
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-
-    async def astop(self, grace: float = 20.0) -> None:
-        """Stop the broker without blocking the event loop."""
-        await asyncio.to_thread(self.stop, grace)
-
-    def __enter__(self) -> ApacheKafka:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> ApacheKafka:
-        await self.astart()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.astop()
 
     def _spawn(self) -> None:
         if self._proc is not None:

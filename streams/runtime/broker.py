@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Self, TypeVar
 
 import structlog
 from aiokafka.client import AIOKafkaClient
@@ -110,7 +110,103 @@ def is_local_bootstrap(bootstrap: str) -> bool:
     return len(hosts) == 1 and (hosts[0][0] in LOCAL_HOSTS or hosts[0][0].startswith("127."))
 
 
-class EmbeddedBroker:
+class BrokerProcess:
+    """A broker in a child process on this machine: a sync and async context manager.
+
+    Subclasses set `host`, `port` and `stop_grace`, and provide `_spawn` (start the process,
+    keeping it in `_proc` and its output file in `_log_file`) and `_wait_ready` (wait until it
+    answers Kafka metadata).
+    """
+
+    host: str
+    port: int
+    #: Seconds between SIGTERM and SIGKILL when stopping.
+    stop_grace: float = 5.0
+    _proc: subprocess.Popen[bytes] | None = None
+    _log_file: IO[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """The address clients bootstrap from."""
+        return host_port(self.host, self.port)
+
+    @property
+    def running(self) -> bool:
+        """True while the broker process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id, once started."""
+        return self._proc.pid if self._proc is not None else None
+
+    def _spawn(self) -> None:
+        raise NotImplementedError
+
+    async def _wait_ready(self, started: float) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start the broker and block until it answers Kafka metadata."""
+        started = time.monotonic()
+        self._spawn()
+        run_blocking(self._wait_ready(started))
+
+    async def astart(self) -> None:
+        """Start the broker and wait until it answers Kafka metadata."""
+        started = time.monotonic()
+        await asyncio.to_thread(self._spawn)
+        await self._wait_ready(started)
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop the broker: SIGTERM, then SIGKILL after `grace` seconds (`stop_grace`)."""
+        proc, self._proc = self._proc, None
+        atexit.unregister(self.stop)
+        if proc is not None and proc.poll() is None:
+            # A broker frozen by SIGSTOP would hold SIGTERM until it is resumed.
+            os.kill(proc.pid, signal.SIGCONT)
+            proc.terminate()
+            wait = self.stop_grace if grace is None else grace
+            try:
+                proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=wait)
+            log.info("broker.stopped", broker=type(self).__name__, bootstrap=self.bootstrap)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    async def astop(self, grace: float | None = None) -> None:
+        """Stop the broker without blocking the event loop."""
+        await asyncio.to_thread(self.stop, grace)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        await self.astart()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.astop()
+
+
+class EmbeddedBroker(BrokerProcess):
     """A Tansu broker process in memory on 127.0.0.1; a sync and async context manager."""
 
     def __init__(
@@ -128,87 +224,16 @@ class EmbeddedBroker:
         self.ready_timeout = ready_timeout
         self.binary = binary
         self.ready_seconds: float | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log_file: IO[bytes] | None = None
+        self._proc = None
+        self._log_file = None
 
     def __repr__(self) -> str:
         return f"<EmbeddedBroker {self.bootstrap} running={self.running}>"
 
     @property
-    def bootstrap(self) -> str:
-        """The address clients bootstrap from."""
-        return host_port(self.host, self.port)
-
-    @property
     def log_path(self) -> Path:
         """The file the broker's output goes to."""
         return self.data_dir / f"tansu-{self.port}.log"
-
-    @property
-    def running(self) -> bool:
-        """True while the broker process is alive."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """The broker's process id, once started."""
-        return self._proc.pid if self._proc is not None else None
-
-    def start(self) -> None:
-        """Start the broker and block until it answers Kafka metadata."""
-        started = time.monotonic()
-        self._spawn()
-        run_blocking(self._wait_ready(started))
-
-    async def astart(self) -> None:
-        """Start the broker and wait until it answers Kafka metadata."""
-        started = time.monotonic()
-        await asyncio.to_thread(self._spawn)
-        await self._wait_ready(started)
-
-    def stop(self, grace: float = 5.0) -> None:
-        """Stop the broker: SIGTERM, then SIGKILL after `grace` seconds."""
-        proc, self._proc = self._proc, None
-        atexit.unregister(self.stop)
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=grace)
-            log.info("broker.stopped", bootstrap=self.bootstrap)
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-
-    async def astop(self, grace: float = 5.0) -> None:
-        """Stop the broker without blocking the event loop."""
-        await asyncio.to_thread(self.stop, grace)
-
-    def __enter__(self) -> EmbeddedBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> EmbeddedBroker:
-        await self.astart()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.astop()
 
     def _spawn(self) -> None:
         if self._proc is not None:
