@@ -18,11 +18,9 @@ exception, a forgotten `stop`; not a kill -9 of the caller).
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import base64
 import subprocess
-import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,8 +32,6 @@ from warmhandoff.streams.contract.errors import BrokerUnavailableError
 from warmhandoff.streams.runtime.broker import (
     BrokerProcess,
     free_port,
-    metadata_answers,
-    port_open,
 )
 from warmhandoff.streams.runtime.kafka_jars import KAFKA_VERSION, KafkaJars, provision
 
@@ -117,6 +113,7 @@ class ApacheKafka(BrokerProcess):
 
     #: A controlled shutdown moves leadership and flushes logs first: give it time.
     stop_grace = 20.0
+    ready_poll = 0.1
 
     def __init__(
         self,
@@ -135,6 +132,7 @@ class ApacheKafka(BrokerProcess):
         self.controller_port = controller_port or _other_free_port(self.port)
         self.data_dir = data_dir
         self.version = jars.version if jars is not None else version
+        self.name = f"Apache Kafka {self.version}"
         self.jars = jars
         self.overrides = dict(properties or {})
         self.ready_timeout = ready_timeout
@@ -208,36 +206,11 @@ class ApacheKafka(BrokerProcess):
         # A crashed or interrupted parent must not leave a broker holding the ports.
         atexit.register(self.stop)
 
-    async def _wait_ready(self, started: float) -> None:
-        deadline = started + self.ready_timeout
-        while True:
-            if not self.running:
-                code = self._proc.returncode if self._proc is not None else None
-                failure = self._first_error() or f"it exited with code {code}"
-                self.stop()
-                raise BrokerUnavailableError(
-                    f"Apache Kafka {self.version} on {self.bootstrap} failed to start: "
-                    f"{failure} (log: {self.log_path})"
-                )
-            # TCP first: it is silent while the port is closed, aiokafka is not.
-            if await port_open(self.host, self.port) and await metadata_answers(self.bootstrap):
-                self.ready_seconds = time.monotonic() - started
-                log.info(
-                    "kafka.started",
-                    version=self.version,
-                    bootstrap=self.bootstrap,
-                    pid=self.pid,
-                    ready_seconds=round(self.ready_seconds, 3),
-                    log_file=str(self.log_path),
-                )
-                return
-            if time.monotonic() > deadline:
-                self.stop()
-                raise BrokerUnavailableError(
-                    f"Apache Kafka {self.version} on {self.bootstrap} did not answer within "
-                    f"{self.ready_timeout:g} s (log: {self.log_path})"
-                )
-            await asyncio.sleep(0.1)
+    def _startup_failure(self) -> str | None:
+        if self.running:
+            return None
+        code = self._proc.returncode if self._proc is not None else None
+        return self._first_error() or f"it exited with code {code}"
 
     def _first_error(self) -> str:
         """The first line of the log that says why, or an empty string."""

@@ -140,11 +140,54 @@ class BrokerProcess:
         """The broker's process id, once started."""
         return self._proc.pid if self._proc is not None else None
 
+    #: How the broker is named in errors ("the embedded broker").
+    name: str = "the broker"
+    ready_timeout: float = 20.0
+    ready_seconds: float | None = None
+    #: Seconds between two looks while it starts.
+    ready_poll: float = 0.05
+
+    @property
+    def log_path(self) -> Path:
+        """The file the broker's output goes to."""
+        raise NotImplementedError
+
     def _spawn(self) -> None:
         raise NotImplementedError
 
-    async def _wait_ready(self, started: float) -> None:
+    def _startup_failure(self) -> str | None:
+        """Why the broker cannot come up, or None while it still may."""
         raise NotImplementedError
+
+    async def _wait_ready(self, started: float) -> None:
+        deadline = started + self.ready_timeout
+        while True:
+            failure = self._startup_failure()
+            if failure is not None:
+                self.stop()
+                raise BrokerUnavailableError(
+                    f"{self.name} on {self.bootstrap} failed to start: {failure} "
+                    f"(log: {self.log_path})"
+                )
+            # TCP first: it is silent while the port is closed, aiokafka is not.
+            if await port_open(self.host, self.port) and await metadata_answers(self.bootstrap):
+                self.ready_seconds = time.monotonic() - started
+                log.info(
+                    "broker.started",
+                    broker=self.name,
+                    bootstrap=self.bootstrap,
+                    pid=self.pid,
+                    ready_seconds=round(self.ready_seconds, 3),
+                    log_file=str(self.log_path),
+                )
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BrokerUnavailableError(
+                    f"{self.name} on {self.bootstrap} did not answer within "
+                    f"{self.ready_timeout:g} s (log: {self.log_path})"
+                )
+            await asyncio.sleep(self.ready_poll)
 
     def start(self) -> None:
         """Start the broker and block until it answers Kafka metadata."""
@@ -209,6 +252,8 @@ class BrokerProcess:
 class EmbeddedBroker(BrokerProcess):
     """A Tansu broker process in memory on 127.0.0.1; a sync and async context manager."""
 
+    name = "the embedded broker"
+
     def __init__(
         self,
         *,
@@ -263,35 +308,6 @@ class EmbeddedBroker(BrokerProcess):
         )
         # A crashed or interrupted parent must not leave a broker holding the port.
         atexit.register(self.stop)
-
-    async def _wait_ready(self, started: float) -> None:
-        deadline = started + self.ready_timeout
-        while True:
-            failure = self._startup_failure()
-            if failure is not None:
-                self.stop()
-                raise BrokerUnavailableError(
-                    f"the embedded broker on {self.bootstrap} failed to start: {failure} "
-                    f"(log: {self.log_path})"
-                )
-            # TCP first: it is silent while the port is closed, aiokafka is not.
-            if await port_open(self.host, self.port) and await metadata_answers(self.bootstrap):
-                self.ready_seconds = time.monotonic() - started
-                log.info(
-                    "broker.started",
-                    bootstrap=self.bootstrap,
-                    pid=self.pid,
-                    ready_seconds=round(self.ready_seconds, 3),
-                    log_file=str(self.log_path),
-                )
-                return
-            if time.monotonic() > deadline:
-                self.stop()
-                raise BrokerUnavailableError(
-                    f"the embedded broker on {self.bootstrap} did not answer within "
-                    f"{self.ready_timeout:g} s (log: {self.log_path})"
-                )
-            await asyncio.sleep(0.05)
 
     def _startup_failure(self) -> str | None:
         """Why the broker cannot come up, or None while it still may."""
