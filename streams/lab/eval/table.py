@@ -165,12 +165,18 @@ _EMB_NOTE = (
 )
 
 
-def _human_request(section: dict[str, Any], checks: Checks, emb: Checks) -> list[str]:
-    lines = _section("Explicit request for a human (NLU++ intent `handoff`)")
+def _lodo_header(title: str, section: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """A leave-one-dataset-out section's heading and notes, and the parts it shows."""
+    lines = _section(title)
     lines.append(_LODO_NOTE)
     parts = _parts(section)
     if "detector+emb" in parts:
         lines.append(_EMB_NOTE)
+    return lines, parts
+
+
+def _human_request(section: dict[str, Any], checks: Checks, emb: Checks) -> list[str]:
+    lines, parts = _lodo_header("Explicit request for a human (NLU++ intent `handoff`)", section)
     for part in parts:
         judged = _judged(part, checks, emb)
         for key, s in section[part]["sets"].items():
@@ -193,11 +199,9 @@ def _human_request(section: dict[str, Any], checks: Checks, emb: Checks) -> list
 
 
 def _risk(section: dict[str, Any], checks: Checks, emb: Checks) -> list[str]:
-    lines = _section("Risk families (recall on mapped labels; tags on plain information requests)")
-    lines.append(_LODO_NOTE)
-    parts = _parts(section)
-    if "detector+emb" in parts:
-        lines.append(_EMB_NOTE)
+    lines, parts = _lodo_header(
+        "Risk families (recall on mapped labels; tags on plain information requests)", section
+    )
     for part in parts:
         judged = _judged(part, checks, emb)
         for key, s in section[part]["sets"].items():
