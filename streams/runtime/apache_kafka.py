@@ -3,7 +3,8 @@
 The jars come from `kafka_jars.provision` (Maven Central, cached once per machine). Each
 broker gets a directory of its own under `data_dir`: the `server.properties` and log4j2
 settings written here, storage formatted with `kafka.tools.StorageTool`, and the log
-directory. Its output goes to `kafka-<port>.log` beside it.
+directory. Its output goes to `kafka-<port>.log` beside it. `format_arguments` go to the storage
+format step (SCRAM users, for instance: `--add-scram SCRAM-SHA-512=[name=...,password=...]`).
 
 The settings are a production broker's, cut to one node: internal topics at replication 1
 with min ISR 1, no auto-created topics (topics.yaml is the source of truth and `topics apply`
@@ -22,7 +23,7 @@ import atexit
 import base64
 import subprocess
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import structlog
@@ -125,6 +126,7 @@ class ApacheKafka(BrokerProcess):
         version: str = KAFKA_VERSION,
         jars: KafkaJars | None = None,
         properties: Mapping[str, str] | None = None,
+        format_arguments: Sequence[str] = (),
         ready_timeout: float = 90.0,
     ) -> None:
         self.host = host
@@ -135,6 +137,7 @@ class ApacheKafka(BrokerProcess):
         self.name = f"Apache Kafka {self.version}"
         self.jars = jars
         self.overrides = dict(properties or {})
+        self.format_arguments = tuple(format_arguments)
         self.ready_timeout = ready_timeout
         self.cluster_id = new_cluster_id()
         self.ready_seconds: float | None = None
@@ -175,7 +178,13 @@ class ApacheKafka(BrokerProcess):
         log4j.write_text(LOG4J2_PROPERTIES)
         java = [jars.java, f"-Dlog4j2.configurationFile={log4j}", "-cp", jars.classpath]
         self._log_file = self.log_path.open("wb")
-        format_storage = ["kafka.tools.StorageTool", "format", "-t", self.cluster_id]
+        format_storage = [
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            self.cluster_id,
+            *self.format_arguments,
+        ]
         try:
             formatted = subprocess.run(
                 [*java, "-Xmx256m", *format_storage, "-c", str(config)],
