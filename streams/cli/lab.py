@@ -113,6 +113,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="the broker the bench starts when WARMHANDOFF_BOOTSTRAP_SERVERS is unset: the "
         "embedded one, or Apache Kafka (needs Java 17+ and Maven once, like the tests)",
     )
+    p.add_argument(
+        "--processing-guarantee",
+        choices=("at_least_once", "exactly_once"),
+        help="the pipeline workers' processing guarantee (default: the worker's, "
+        "WARMHANDOFF_PROCESSING_GUARANTEE); exactly_once needs a broker with transactions",
+    )
     p.set_defaults(handler=_cmd_bench)
 
     p = sub.add_parser(
@@ -139,7 +145,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--seed", type=int, default=13, help="seed of the simulated traffic")
     p.add_argument("--json", action="store_true", help="print only the JSON report")
-    p.add_argument("--bootstrap", help="use this broker (default: start the embedded one)")
+    broker = p.add_mutually_exclusive_group()
+    broker.add_argument("--bootstrap", help="use this broker (default: start one, see --broker)")
+    broker.add_argument(
+        "--broker",
+        choices=("embedded", "kafka"),
+        default="embedded",
+        help="the broker the soak starts: the embedded one, or Apache Kafka with segments "
+        "rolled each minute (needs Java 17+ and Maven once, like the tests)",
+    )
+    p.add_argument(
+        "--retention-minutes",
+        type=positive(),
+        metavar="M",
+        help="keep the soak's records at most M minutes (default: topics.yaml's retention)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit with status 1 when a target is not met (default: 0 whenever the soak ran)",
+    )
     p.set_defaults(handler=_cmd_soak)
 
 
@@ -378,6 +403,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             say=say,
             profile=args.profile,
             broker_kind=args.broker,
+            processing_guarantee=args.processing_guarantee,
         )
     )
     print(json.dumps(outcome.as_json(), indent=None if args.json else 2))
@@ -392,6 +418,7 @@ def _check_bench(args: argparse.Namespace) -> None:
     if args.state_store is not None:
         given = {"--seconds": args.seconds, "--rate": args.rate, "--profile": args.profile}
         given["--broker"] = args.broker if args.broker != "embedded" else None
+        given["--processing-guarantee"] = args.processing_guarantee
         used = [flag for flag, value in given.items() if value is not None]
         if used:
             raise UsageError(f"{used[0]} does not go with --state-store")
@@ -401,6 +428,12 @@ def _check_bench(args: argparse.Namespace) -> None:
     if args.broker == "kafka" and os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS"):
         raise UsageError(
             "--broker kafka starts its own broker: unset WARMHANDOFF_BOOTSTRAP_SERVERS"
+        )
+    embedded = args.broker == "embedded" and not os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS")
+    if args.processing_guarantee == "exactly_once" and embedded:
+        raise UsageError(
+            "--processing-guarantee exactly_once needs a broker with transactions, which the "
+            "embedded one lacks: add --broker kafka"
         )
     _check_lab_environment(args, os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS"), BOOTSTRAP_ENV)
 
@@ -412,12 +445,26 @@ def _cmd_soak(args: argparse.Namespace) -> int:
     from warmhandoff.streams.runtime.logs import configure_logging
 
     fraction = 0.6 if args.fraction is None else args.fraction
-    plan = Plan(args.minutes, args.rate, fraction, args.window, args.seed, args.warmup)
+    plan = Plan(
+        args.minutes,
+        args.rate,
+        fraction,
+        args.window,
+        args.seed,
+        args.warmup,
+        retention_minutes=args.retention_minutes,
+    )
     plan.check()
     _check_lab_environment(args, args.bootstrap, "--bootstrap")
     configure_logging("WARNING")  # logs to stderr: stdout carries the result only
     interrupt_on_sigterm()
     say = (lambda text: None) if args.json else (lambda text: print(f"[soak] {text}", flush=True))
-    report = asyncio.run(soak_main(plan, bootstrap=args.bootstrap, say=say))
+    report = asyncio.run(
+        soak_main(plan, bootstrap=args.bootstrap, say=say, broker_kind=args.broker)
+    )
     sys.stdout.write(json.dumps(report) + "\n" if args.json else render(report))
+    if args.check and not report["met"]["all"]:
+        unmet = ", ".join(k for k, ok in report["met"].items() if k != "all" and not ok)
+        print(f"warmhandoff soak: targets not met: {unmet}", file=sys.stderr)
+        return 1
     return 0

@@ -25,6 +25,7 @@ WINDOW_KEYS = {
     "sink_rss_mb",
     "broker_rss_mb",
     "broker_cpu_s",
+    "broker_disk_mb",
 }
 
 
@@ -35,6 +36,7 @@ def test_soak_reports_every_window_and_drains() -> None:
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     report = json.loads(done.stdout)
     assert report["offered_rate"] == 30
+    assert report["broker"] == "embedded" and report["retention_minutes"] is None
     assert report["sustained_rate"] is None and report["fraction"] is None
     windows = report["windows"]
     assert [w["index"] for w in windows] == [0, 1, 2, 3]  # 12 s in 3 s windows
@@ -42,6 +44,7 @@ def test_soak_reports_every_window_and_drains() -> None:
         assert set(w) == WINDOW_KEYS
         assert w["offered"] == 90
         assert w["worker_rss_mb"] > 0 and w["sink_rss_mb"] > 0 and w["broker_rss_mb"] > 0
+        assert w["broker_disk_mb"] is None  # the embedded broker keeps records in memory
     assert report["offered"] == sum(w["offered"] for w in windows) == 360
     # Every offered turn got exactly one decision, and the lag drained to zero.
     assert report["decided"] == report["offered"]

@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from warmhandoff.streams.contract.errors import WarmhandoffError
+from warmhandoff.streams.contract.topics import load_topics
 from warmhandoff.streams.lab.bench.soak import (
     Plan,
     Tally,
+    capped_retention,
     lag_slope_per_min,
     throughput_ratio,
     verdict,
@@ -86,8 +88,29 @@ def test_tally_buckets_by_record_time_and_counts_the_lag() -> None:
         Plan(1, -5, 0.6, 30, 1),
         Plan(1, None, 1.5, 30, 1),
         Plan(1, None, 0.6, 30, 1, warmup=2),  # both windows would be warm-up
+        Plan(1, None, 0.6, 30, 1, retention_minutes=0),
     ],
 )
 def test_plan_refuses_what_cannot_soak(plan: Plan) -> None:
     with pytest.raises(WarmhandoffError):
         plan.check()
+
+
+def test_capped_retention_shortens_only_what_deletes_and_keeps_shorter_ones() -> None:
+    topics = load_topics(prefix="soak-x.")
+    capped = capped_retention(topics, 5)
+    assert capped_retention(topics, None) is topics
+    assert capped.keys() == topics.keys() and capped.prefix == "soak-x."
+    seen_delete = seen_compact = False
+    for key, spec in topics.items():
+        after = capped.spec(key)
+        assert after.name == spec.name
+        if spec.deletes:
+            seen_delete = True
+            longer = spec.retention_ms is None or spec.retention_ms < 0
+            longer = longer or spec.retention_ms > 300_000
+            assert after.retention_ms == (300_000 if longer else spec.retention_ms)
+        else:
+            seen_compact = True
+            assert after == spec  # compacted topics keep every key: nothing to cap
+    assert seen_delete and seen_compact

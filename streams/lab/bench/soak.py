@@ -1,7 +1,11 @@
 """`warmhandoff soak`: the whole path under a steady open-loop load for a long time.
 
-One broker (the embedded one unless a bootstrap is given), fresh topics, one `warmhandoff
-worker` and one `warmhandoff sink file`, started as `warmhandoff bench` starts its worker.
+One broker (one the soak starts, the embedded one or Apache Kafka, unless a bootstrap is
+given), fresh topics, one `warmhandoff worker` and one `warmhandoff sink file`, started as
+`warmhandoff bench` starts its worker. An Apache Kafka the soak starts rolls its log segments
+each minute and checks retention every 30 s, so with `retention_minutes` (each deleting
+topic's retention capped at that) old segments are deleted while the soak runs and its disk
+use levels off.
 Without `--rate`, a backlog of simulated turns is drained first to measure the sustained
 rate as bench's phase (c) does (about 15 s here), and `--fraction` of it is offered. Then,
 window after window, a window's worth of freshly generated conversations (new ids each
@@ -28,13 +32,15 @@ Verdict, over the windows after the warm-up (`--warmup`, one window by default):
 `--json` prints one object with these keys (a ratio or slope is null when there are too few
 windows to compute it):
 
+- `broker` (what it ran on), `retention_minutes` (null: topics.yaml's);
 - `offered_rate` (turns/s), `sustained_rate` and `fraction` (null with `--rate`),
   `minutes`, `window_s`, `warmup_windows`, `offered`, `decided` (totals);
 - `windows`: one object per window: `index`, `start_s` (from the first window's start),
   `duration_s`, `offered`, `decided`, `decisions_per_s`, `lag`, `latency_ms` (`p50`, `p99`
   of decision record time - turn time; null when nothing was decided), `worker_rss_mb`
   (VmRSS at the window's end), `worker_cpu_s` (in the window), `sink_rss_mb`,
-  `broker_rss_mb` and `broker_cpu_s` (null for an external broker);
+  `broker_rss_mb` and `broker_cpu_s` (null for an external broker), `broker_disk_mb` (what
+  its log directory takes on disk; null for an external or the embedded broker);
 - `throughput_ratio_last_first`, `lag_slope_per_min`, `final_lag`, `drain_s` (offer end →
   last decision; null when it did not drain), `rss_growth`, `worker_peak_rss_mb` (VmHWM),
   `sink_handoffs` (lines in the sink's file when the soak ended), `workdir` (logs);
@@ -58,14 +64,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from aiokafka import AIOKafkaConsumer
 
 from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
-from warmhandoff.streams.contract.topics import load_topics
+from warmhandoff.streams.contract.topics import Topics, load_topics
 from warmhandoff.streams.core.transfer import decision_id
 from warmhandoff.streams.lab.bench.throughput import (
     BACKLOG_PER_SECOND,
@@ -78,6 +84,7 @@ from warmhandoff.streams.lab.bench.throughput import (
     stop,
     wait_ready,
 )
+from warmhandoff.streams.runtime.apache_kafka import ApacheKafka
 from warmhandoff.streams.runtime.broker import EmbeddedBroker
 from warmhandoff.streams.runtime.topic_admin import apply_topics
 
@@ -113,6 +120,7 @@ class Window:
     sink_rss_mb: float = 0.0
     broker_rss_mb: float | None = None
     broker_cpu_s: float | None = None
+    broker_disk_mb: float | None = None
 
 
 class Tally:
@@ -224,6 +232,7 @@ def window_rows(windows: Sequence[Window]) -> list[dict[str, Any]]:
                 "sink_rss_mb": round(w.sink_rss_mb, 1),
                 "broker_rss_mb": None if w.broker_rss_mb is None else round(w.broker_rss_mb, 1),
                 "broker_cpu_s": None if w.broker_cpu_s is None else round(w.broker_cpu_s, 2),
+                "broker_disk_mb": None if w.broker_disk_mb is None else round(w.broker_disk_mb, 1),
             }
         )
     return rows
@@ -290,9 +299,12 @@ def verdict(
 def render(report: dict[str, Any]) -> str:
     """The windows as a table, then the verdict, for a terminal."""
     columns = "win start_s offered decided dec/s lag p50_ms p99_ms"
-    columns += " worker_mb worker_cpu sink_mb broker_mb broker_cpu"
+    columns += " worker_mb worker_cpu sink_mb broker_mb broker_cpu disk_mb"
     head = " ".join(f"{c:>{max(len(c), 6)}}" for c in columns.split())
+    retention = report["retention_minutes"]
     lines = [
+        f"broker: {report['broker']}"
+        + (f"; retention capped at {retention:g} min" if retention is not None else ""),
         f"offered {report['offered_rate']:,.0f} turns/s"
         + (
             f" ({report['fraction']:.0%} of {report['sustained_rate']:,.0f} sustained)"
@@ -303,12 +315,13 @@ def render(report: dict[str, Any]) -> str:
     ]
     for r in report["windows"]:
         lat = r["latency_ms"] or {"p50": math.nan, "p99": math.nan}
-        broker = [math.nan if r[k] is None else r[k] for k in ("broker_rss_mb", "broker_cpu_s")]
+        keys = ("broker_rss_mb", "broker_cpu_s", "broker_disk_mb")
+        broker = [math.nan if r[k] is None else r[k] for k in keys]
         lines.append(
             f"{r['index']:>6} {r['start_s']:>7.1f} {r['offered']:>7,} {r['decided']:>7,} "
             f"{r['decisions_per_s']:>6,.0f} {r['lag']:>6,} {lat['p50']:>6.0f} {lat['p99']:>6.0f} "
             f"{r['worker_rss_mb']:>9.1f} {r['worker_cpu_s']:>10.2f} {r['sink_rss_mb']:>7.1f} "
-            f"{broker[0]:>9.1f} {broker[1]:>10.2f}"
+            f"{broker[0]:>9.1f} {broker[1]:>10.2f} {broker[2]:>7.1f}"
         )
     met = report["met"]
 
@@ -348,6 +361,7 @@ class Plan:
     window_s: float
     seed: int
     warmup: int = WARMUP_WINDOWS
+    retention_minutes: float | None = None
 
     @property
     def windows(self) -> int:
@@ -362,19 +376,42 @@ class Plan:
             raise WarmhandoffError("--rate must be above 0")
         if not 0 < self.fraction <= 1:
             raise WarmhandoffError("--fraction must be in (0, 1]")
+        if self.retention_minutes is not None and self.retention_minutes <= 0:
+            raise WarmhandoffError("--retention-minutes must be above 0")
         if not 1 <= self.warmup < self.windows:
             raise WarmhandoffError(
                 f"--warmup must be at least 1 and leave windows to judge ({self.windows} in all)"
             )
 
 
+@dataclass(frozen=True)
+class BrokerUnderTest:
+    """A broker the soak started: its process, its name, and its log directory on disk."""
+
+    pid: int | None
+    name: str
+    log_dir: Path | None  # None: the broker keeps its records in memory
+
+    def disk_mb(self) -> float | None:
+        """MiB its log directory takes on disk now (None for a broker without one)."""
+        if self.log_dir is None:
+            return None
+        total = 0
+        for path in self.log_dir.rglob("*"):
+            with contextlib.suppress(OSError):  # retention may delete a segment meanwhile
+                if path.is_file():
+                    # Blocks, not sizes: Kafka preallocates its index files as sparse files.
+                    total += path.stat().st_blocks * 512
+        return total / 2**20
+
+
 @dataclass
 class Processes:
-    """The processes under test (and the broker's pid when it is ours)."""
+    """The processes under test (and the broker when the soak started it)."""
 
     worker: subprocess.Popen[bytes]
     sink: subprocess.Popen[bytes]
-    broker_pid: int | None
+    broker: BrokerUnderTest | None
     cpu_seen: dict[int, float] = field(default_factory=dict)
 
     def check_alive(self) -> None:
@@ -395,9 +432,10 @@ class Processes:
         window.worker_cpu_s = self.cpu_since(self.worker.pid)
         window.worker_rss_mb = proc_rss_mb(self.worker.pid)
         window.sink_rss_mb = proc_rss_mb(self.sink.pid)
-        if self.broker_pid is not None:
-            window.broker_cpu_s = self.cpu_since(self.broker_pid)
-            window.broker_rss_mb = proc_rss_mb(self.broker_pid)
+        if self.broker is not None and self.broker.pid is not None:
+            window.broker_cpu_s = self.cpu_since(self.broker.pid)
+            window.broker_rss_mb = proc_rss_mb(self.broker.pid)
+            window.broker_disk_mb = self.broker.disk_mb()
 
 
 async def calibrate(bench: Bench, procs: Processes, plan: Plan) -> float:
@@ -464,14 +502,14 @@ async def drain(procs: Processes, tally: Tally, offered: int) -> None:
             await asyncio.wait_for(tally.done.wait(), timeout=1.0)  # wakes to check processes
 
 
-async def run_soak(bench: Bench, plan: Plan, broker_pid: int | None) -> dict[str, Any]:
+async def run_soak(bench: Bench, plan: Plan, broker: BrokerUnderTest | None) -> dict[str, Any]:
     """Start the worker and the sink, calibrate if asked, offer, drain, judge."""
     workers, ports = bench.workers(1)
     sink_file = bench.workdir / "handoffs.jsonl"
     sink = bench.spawn(
         ["warmhandoff.streams.cli", "sink", "file", "--path", str(sink_file)], "sink.log"
     )
-    procs = Processes(workers[0], sink, broker_pid)
+    procs = Processes(workers[0], sink, broker)
     tally = Tally()
     try:
         await wait_ready(ports, workers)
@@ -497,6 +535,10 @@ async def run_soak(bench: Bench, plan: Plan, broker_pid: int | None) -> dict[str
     drain_s = max(0.0, (tally.last_ms - offer_end_ms) / 1000) if tally.done.is_set() else None
     rows = window_rows(tally.windows)
     return {
+        "broker": broker.name
+        if broker is not None
+        else f"given: {bench.settings.bootstrap_servers}",
+        "retention_minutes": plan.retention_minutes,
         "offered_rate": round(rate, 1),
         "sustained_rate": None if sustained is None else round(sustained, 1),
         "fraction": None if plan.rate else plan.fraction,
@@ -519,18 +561,52 @@ async def run_soak(bench: Bench, plan: Plan, broker_pid: int | None) -> dict[str
     }
 
 
+#: Settings of an Apache Kafka the soak starts: segments roll each minute and retention is
+#: checked every 30 s, so a capped retention (`retention_minutes`) deletes during the soak.
+SOAK_KAFKA_PROPERTIES = {
+    "log.roll.ms": "60000",
+    "log.retention.check.interval.ms": "30000",
+}
+
+
+def capped_retention(topics: Topics, minutes: float | None) -> Topics:
+    """`topics` with every deleting topic's retention at most `minutes` (None: unchanged)."""
+    if minutes is None:
+        return topics
+    cap = round(minutes * 60_000)
+    specs = {
+        key: spec.model_copy(update={"retention_ms": cap})
+        if spec.deletes
+        and (spec.retention_ms is None or spec.retention_ms < 0 or cap < spec.retention_ms)
+        else spec
+        for key, spec in topics.items()
+    }
+    return Topics(specs, source=topics.source, prefix=topics.prefix, app_id=topics.app_id)
+
+
 @contextlib.asynccontextmanager
 async def soak_bench(
-    bootstrap: str | None, say: Callable[[str], None]
-) -> AsyncIterator[tuple[Bench, int | None]]:
-    """A Bench on fresh topics, and the broker's pid when the broker is an embedded one."""
+    bootstrap: str | None,
+    say: Callable[[str], None],
+    *,
+    broker_kind: Literal["embedded", "kafka"] = "embedded",
+    retention_minutes: float | None = None,
+) -> AsyncIterator[tuple[Bench, BrokerUnderTest | None]]:
+    """A Bench on fresh topics, and the broker when the soak started it."""
     workdir = Path(tempfile.mkdtemp(prefix="warmhandoff-soak-"))
     run_id = uuid.uuid4().hex[:6]
     async with contextlib.AsyncExitStack() as stack:
-        broker_pid = None
+        broker = None
         if bootstrap is None:
-            broker = await stack.enter_async_context(EmbeddedBroker(data_dir=workdir))
-            bootstrap, broker_pid = broker.bootstrap, broker.pid
+            if broker_kind == "kafka":
+                kafka = ApacheKafka(data_dir=workdir, properties=SOAK_KAFKA_PROPERTIES)
+                await stack.enter_async_context(kafka)
+                broker = BrokerUnderTest(kafka.pid, f"Apache Kafka {kafka.version}", kafka.home)
+                bootstrap = kafka.bootstrap
+            else:
+                embedded = await stack.enter_async_context(EmbeddedBroker(data_dir=workdir))
+                broker = BrokerUnderTest(embedded.pid, "embedded", None)
+                bootstrap = embedded.bootstrap
         settings = WorkerSettings(
             bootstrap_servers=bootstrap,
             topic_prefix=f"soak-{run_id}.",
@@ -541,19 +617,27 @@ async def soak_bench(
         topics = load_topics(
             settings.topics_file, prefix=settings.topic_prefix, app_id=settings.app_id
         )
+        topics = capped_retention(topics, retention_minutes)
         if not (await apply_topics(topics, settings)).ok:
             raise WarmhandoffError(f"could not apply topics.yaml at {bootstrap}")
-        say(f"broker at {bootstrap}; work folder {workdir}")
-        yield Bench(settings, topics, workdir, say=say), broker_pid
+        described = broker.name if broker is not None else f"given: {bootstrap}"
+        say(f"broker at {bootstrap} ({described}); work folder {workdir}")
+        yield Bench(settings, topics, workdir, say=say), broker
 
 
 async def soak_main(
-    plan: Plan, *, bootstrap: str | None, say: Callable[[str], None]
+    plan: Plan,
+    *,
+    bootstrap: str | None,
+    say: Callable[[str], None],
+    broker_kind: Literal["embedded", "kafka"] = "embedded",
 ) -> dict[str, Any]:
     """The whole soak; its report (module docstring)."""
     plan.check()
-    async with soak_bench(bootstrap, say) as (bench, broker_pid):
+    async with soak_bench(
+        bootstrap, say, broker_kind=broker_kind, retention_minutes=plan.retention_minutes
+    ) as (bench, broker):
         try:
-            return await run_soak(bench, plan, broker_pid)
+            return await run_soak(bench, plan, broker)
         except WarmhandoffError as exc:
             raise WarmhandoffError(f"soak stopped: {exc}\nlogs in {bench.workdir}") from exc
