@@ -40,6 +40,10 @@ class TopicDriftError(WarmhandoffError):
     """Topics on the broker do not match topics.yaml."""
 
 
+class AclError(WarmhandoffError):
+    """The broker cannot list or change ACLs: no authorizer, no ACL API, or not allowed."""
+
+
 class UnknownTopicError(WarmhandoffError, KeyError):
     """Code asked for a logical topic that topics.yaml does not declare."""
 
