@@ -40,6 +40,16 @@ class WorkerSettings(ServiceSettings):
     recovery_consistency_check: Literal["auto", "on", "off"] = Field(
         "auto", description="Faust's table recovery check; auto: off on the embedded broker only"
     )
+    # At-least-once by measurement (docs/benchmarks.md, Delivery guarantees): Faust's
+    # exactly-once keeps the RocksDB rows of a transaction that a kill -9 aborted, so the
+    # aborted outputs of the redelivered turns are lost to read_committed readers, and it
+    # drains far fewer turns a second; duplicates are absorbed by the sinks' dedup either way.
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "at_least_once",
+        description="at_least_once (handoff ids are deterministic, every sink deduplicates on "
+        "them) or Faust's exactly_once (Kafka transactions; slower, needs read_committed "
+        "readers, and loses outputs there after a worker kill -9: docs/benchmarks.md)",
+    )
     # How long the worker's fetch may wait for records. Real Kafka answers as soon as records
     # arrive, so this only bounds idle polling there; the embedded broker holds the fetch for
     # the whole wait, so it bounds decision latency (streams/runtime/transport.py).

@@ -41,6 +41,10 @@ def faust_config(
     broker["broker"] = broker["broker"].replace("kafka://", f"{scheme}://")
     return {
         "recovery_consistency_check": consistency_check,
+        # exactly_once: Faust opens one transactional producer per assigned partition and
+        # commits each partition's offsets inside its transaction (Pipeline.send puts the
+        # outputs of a record in the same one); its own consumers then read read_committed.
+        "processing_guarantee": settings.processing_guarantee,
         **broker,
         "store": storage.faust_store(settings.store),
         "datadir": str(settings.data_dir),
@@ -61,3 +65,11 @@ def faust_config(
         "producer_acks": -1,
         "stream_buffer_maxsize": 4096,
     }
+
+
+def transactional_id(app: Any, topic: str, partition: int) -> str | None:
+    """Under exactly-once, the transaction that commits this input partition's offsets (named
+    as Faust's TransactionManager names it); None under at-least-once."""
+    if not app.in_transaction:
+        return None
+    return f"{app.conf.id}-{app.assignor.group_for_topic(topic)}-{partition}"

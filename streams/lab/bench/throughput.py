@@ -49,6 +49,9 @@ from warmhandoff.streams.runtime.apache_kafka import ApacheKafka
 from warmhandoff.streams.runtime.broker import EmbeddedBroker, free_port
 from warmhandoff.streams.runtime.topic_admin import apply_topics
 
+#: The worker's processing guarantees (WorkerSettings.processing_guarantee).
+Guarantee = Literal["at_least_once", "exactly_once"]
+
 SAMPLE_INTERVAL_S = 0.1
 PHASE_TIMEOUT_S = 300.0
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -168,9 +171,16 @@ class Bench:
     """One bench run against one broker."""
 
     def __init__(
-        self, settings: WorkerSettings, topics: Topics, workdir: Path, *, say: Any
+        self,
+        settings: WorkerSettings,
+        topics: Topics,
+        workdir: Path,
+        *,
+        say: Any,
+        processing_guarantee: Guarantee = "at_least_once",
     ) -> None:
         self.settings = settings
+        self.processing_guarantee = processing_guarantee
         self.topics = topics
         self.workdir = workdir
         self.say = say
@@ -279,6 +289,7 @@ class Bench:
             env = {
                 "WARMHANDOFF_DATA_DIR": str(self.workdir / f"state-{self.started}"),
                 "WARMHANDOFF_WEB_PORT": str(port),
+                "WARMHANDOFF_PROCESSING_GUARANTEE": self.processing_guarantee,
             }
             cmd = ["warmhandoff.streams.cli", "worker"]
             procs.append(self.spawn(cmd, f"worker-{self.started}.log", env))
@@ -373,6 +384,7 @@ class Outcome:
     state_bytes_per_conversation: float = 0.0
     profile: dict[str, float] = field(default_factory=dict)
     broker: str = ""
+    processing_guarantee: Guarantee = "at_least_once"
 
     def as_json(self) -> dict[str, Any]:
         """The JSON document: the headline keys, then the extras."""
@@ -388,6 +400,7 @@ class Outcome:
             "peak_rss_mb": round(c.peak_rss_mb, 1),
             "backlog_turns": self.turns,
             "broker": self.broker,
+            "processing_guarantee": self.processing_guarantee,
             "phases": {
                 name: {
                     "turns_per_s": round(p.turns_per_s),
@@ -526,7 +539,11 @@ async def run_phases(
                 bench_profile.finish(sampler)
         if profile is not None:
             outcome.profile = bench_profile.summarise(profile)
-        say(f"(c) pipeline: {outcome.relay['pipeline'].turns_per_s:,.0f} turns/s")
+        pipeline = outcome.relay["pipeline"]
+        say(
+            f"(c) pipeline: {pipeline.turns_per_s:,.0f} turns/s, "
+            f"{pipeline.cpu_s_per_1k_turns:.2f} CPU s per 1k turns"
+        )
         outcome.replay_check, outcome.state_bytes_per_conversation = replay_check(
             decisions, backlog, policy_file
         )
@@ -572,13 +589,17 @@ async def bench_main(
     say: Any,
     profile: Path | None = None,
     broker_kind: Literal["embedded", "kafka"] = "embedded",
+    processing_guarantee: Guarantee | None = None,
 ) -> Outcome:
     """Start (or use) a broker, apply topics under a fresh prefix, run the phases.
 
     The broker is the one at WARMHANDOFF_BOOTSTRAP_SERVERS when set; otherwise one the bench
     starts: the embedded broker, or Apache Kafka (`broker_kind="kafka"`, from the jar cache
-    the tests use).
+    the tests use). The pipeline's workers run with `processing_guarantee` (None: the
+    worker's setting in the environment).
     """
+    if processing_guarantee is None:
+        processing_guarantee = load_worker_settings().processing_guarantee
     workdir = Path(tempfile.mkdtemp(prefix="warmhandoff-bench-"))
     run_id = uuid.uuid4().hex[:6]
     explicit = os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS")
@@ -608,12 +629,13 @@ async def bench_main(
         )
         if not (await apply_topics(topics, settings)).ok:
             raise WarmhandoffError("could not apply topics.yaml")
-        bench = Bench(settings, topics, workdir, say=say)
+        bench = Bench(settings, topics, workdir, say=say, processing_guarantee=processing_guarantee)
         policy_file = load_settings_policy()
         outcome = await run_phases(
             bench, seconds=seconds, rate=rate, seed=seed, policy_file=policy_file, profile=profile
         )
         outcome.broker = described
+        outcome.processing_guarantee = processing_guarantee
         return outcome
     finally:
         if broker is not None:
@@ -622,9 +644,14 @@ async def bench_main(
 
 def load_settings_policy() -> Path | None:
     """The policy file the workers will load (the environment's; None: the default)."""
+    return load_worker_settings().policy_file
+
+
+def load_worker_settings() -> WorkerSettings:
+    """The worker settings in the environment (what a worker the bench starts reads)."""
     from warmhandoff.streams.config.connection import load_settings
 
-    return load_settings(WorkerSettings).policy_file
+    return load_settings(WorkerSettings)
 
 
 def state_store(count: int) -> dict[str, Any]:

@@ -14,6 +14,9 @@ state is one Faust table (RocksDB in real workers) written only by this agent
 (concurrency=1). Idempotency: the state remembers the last applied `seq`, so a turn redelivered
 after a crash changes nothing and produces nothing; the outputs of a turn are produced before
 its offset is committed (Faust flushes the producer before each commit), so nothing is lost.
+That is at-least-once, the default. Under WARMHANDOFF_PROCESSING_GUARANTEE=exactly_once the
+outputs of an input record are sent in the Kafka transaction that commits its partition's
+offset (`send`), so read_committed readers see them once they commit, or never.
 
 Deadlines: a transfer waiting for fields, and a handoff waiting to be delivered or accepted,
 is listed with its next deadline in the small `pending_transfers` table; a timer on each worker
@@ -34,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -62,7 +66,7 @@ from warmhandoff.streams.learning.scorer import MIN_EXAMPLES, LinearScorer, Snap
 from warmhandoff.streams.learning.survey import survey_directive
 from warmhandoff.streams.policy.model import Policy
 from warmhandoff.streams.runtime import metrics, storage
-from warmhandoff.streams.runtime.faust_app import faust_config
+from warmhandoff.streams.runtime.faust_app import faust_config, transactional_id
 from warmhandoff.streams.runtime.learned_model import REFRESH_SECONDS, latest_snapshot
 from warmhandoff.streams.runtime.policy_reload import RELOAD_SECONDS, PolicyWatcher
 from warmhandoff.streams.runtime.storage import ROCKSDB_OPTIONS
@@ -75,6 +79,11 @@ Sender = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[object]]]
 
 #: How often the worker measures its consumer lag (seconds).
 LAG_INTERVAL_S = 5.0
+
+#: Under exactly-once, the transaction the outputs of the record being handled join: the one
+#: that commits its input partition's offset. None in timers and the HTTP intake, whose
+#: records answer no input offset and must not wait for (or vanish with) a transaction.
+_transaction: ContextVar[str | None] = ContextVar("transaction", default=None)
 
 
 def utc_now() -> datetime:
@@ -273,6 +282,7 @@ class Pipeline:
         decode_seconds = metrics.STAGE_SECONDS.labels("decode")
         async for event in stream.events():
             msg = event.message
+            _transaction.set(transactional_id(self.app, msg.topic, msg.partition))
             now = self.clock()
             started = time.perf_counter()
             try:
@@ -370,6 +380,8 @@ class Pipeline:
         """Agent: a tick for a conversation whose gather may be overdue."""
         async for event in stream.events():
             key = event.key
+            msg = event.message
+            _transaction.set(transactional_id(self.app, msg.topic, msg.partition))
             with structlog.contextvars.bound_contextvars(
                 conversation_id=key.decode(errors="replace")
             ):
@@ -408,6 +420,7 @@ class Pipeline:
         """Agent: lifecycle events from sinks, CRMs and the contact centre."""
         async for event in stream.events():
             msg = event.message
+            _transaction.set(transactional_id(self.app, msg.topic, msg.partition))
             now = self.clock()
             try:
                 handoff_event = decode(
@@ -562,8 +575,11 @@ class Pipeline:
         await asyncio.gather(*acks)
 
     async def send(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[object]:
-        """Queue one record on the app's producer (or the injected sender in stage tests);
-        the returned awaitable completes when the broker has acknowledged it."""
+        """Queue one record on the app's producer (or the injected sender in stage tests), in
+        the input record's transaction under exactly-once (`_transaction`); the returned
+        awaitable completes when the broker has acknowledged it."""
         if self._sender is not None:
             return await self._sender(topic, key, value)
-        return await self.app.producer.send(topic, key, value, None, None, None)
+        return await self.app.producer.send(
+            topic, key, value, None, None, None, transactional_id=_transaction.get()
+        )
