@@ -14,6 +14,7 @@ settled and exits 0; a record still waiting for a retry is left for the next own
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ log = structlog.get_logger(__name__)
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 POLL_TIMEOUT_MS = 500
 BATCH = 20
+#: Wait before settling a record again when publishing its outcome hit a retriable error.
+PUBLISH_RETRY_SECONDS = 1.0
 
 
 class Record(Protocol):
@@ -241,8 +244,18 @@ class SinkRunner:
             outputs = await self.settle(record)
         except Stopping:
             return False
-        for out in outputs:
-            await producer.send_and_wait(self.topics.name(out.topic), out.value, key=out.key)
+        try:
+            for out in outputs:
+                await producer.send_and_wait(self.topics.name(out.topic), out.value, key=out.key)
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise
+            # A leader moved (a broker restarting, say): settle the record again once the
+            # client caught up; the receiver deduplicates on handoff_id.
+            log.warning("sink.publish_failed", error=type(exc).__name__, partition=tp.partition)
+            with contextlib.suppress(Stopping):
+                await self._sleep(PUBLISH_RETRY_SECONDS)
+            return False
         try:
             await consumer.commit({tp: record.offset + 1})
         except (CommitFailedError, IllegalStateError) as exc:

@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import NotLeaderForPartitionError, TopicAuthorizationFailedError
 
 from warmhandoff.streams.config.sink import SinkSettings
 from warmhandoff.streams.contract.models import HandoffEvent, HandoffEventType, HandoffRequest
 from warmhandoff.streams.contract.topics import load_topics
 from warmhandoff.streams.core.codec import encode
 from warmhandoff.streams.runtime import metrics
+from warmhandoff.streams.services import sink as sink_service
 from warmhandoff.streams.services.sink import SinkRunner, Stopping
 from warmhandoff.streams.sinks.base import DeliveryResult, event_id
 from warmhandoff.streams.sinks.exceptions import (
@@ -165,3 +168,58 @@ async def test_stop_during_a_retry_wait_leaves_the_record_unsettled() -> None:
     with pytest.raises(Stopping):
         await asyncio.wait_for(task, 5)
     assert r.readiness() == "stopping"
+
+
+class FlakyProducer:
+    """A producer whose first sends fail with the given Kafka errors, then succeed."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.sent: list[str] = []
+
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.sent.append(topic)
+
+
+class OneConsumer:
+    """A consumer assigned one partition that records its commits."""
+
+    def __init__(self, tp: TopicPartition) -> None:
+        self.tp = tp
+        self.commits: list[dict[TopicPartition, int]] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return {self.tp}
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(offsets)
+
+
+async def test_a_leader_change_while_publishing_leaves_the_record_for_another_settle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sink_service, "PUBLISH_RETRY_SECONDS", 0.001)
+    sink = FakeSink()
+    r = runner(sink)
+    tp = TopicPartition("t.handoff.requests", 3)
+    consumer, producer = OneConsumer(tp), FlakyProducer(NotLeaderForPartitionError())
+    record = Record(encode(handoff_request()))
+    # The retriable error: nothing committed, the runner asks for the record again.
+    assert not await r._handle(consumer, producer, tp, record)
+    assert consumer.commits == [] and producer.sent == []
+    # Settled again: delivered (the receiver deduplicates) and committed this time.
+    assert await r._handle(consumer, producer, tp, record)
+    assert producer.sent == ["t.handoff.events"]
+    assert consumer.commits == [{tp: 42}]
+    assert len(sink.delivered) == 2
+
+
+async def test_a_kafka_error_that_will_not_pass_stops_the_sink() -> None:
+    r = runner(FakeSink())
+    tp = TopicPartition("t.handoff.requests", 3)
+    consumer, producer = OneConsumer(tp), FlakyProducer(TopicAuthorizationFailedError())
+    with pytest.raises(TopicAuthorizationFailedError):
+        await r._handle(consumer, producer, tp, Record(encode(handoff_request())))
+    assert consumer.commits == []
