@@ -50,11 +50,16 @@ class WorkerSettings(ServiceSettings):
         "them) or Faust's exactly_once (Kafka transactions; slower, needs read_committed "
         "readers, and loses outputs there after a worker kill -9: docs/benchmarks.md)",
     )
-    # How long the worker's fetch may wait for records. Real Kafka answers as soon as records
-    # arrive, so this only bounds idle polling there; the embedded broker holds the fetch for
-    # the whole wait, so it bounds decision latency (streams/runtime/transport.py).
-    fetch_max_wait_ms: int = Field(
-        default=20, ge=1, le=30_000, description="longest wait of a worker's fetch for records"
+    # How long the worker's fetch may wait for records. Apache Kafka answers a fetch as soon
+    # as records arrive, so there the wait only bounds idle polling and Faust's is kept; the
+    # embedded broker answers only after half the wait, so there it bounds decision latency
+    # (streams/runtime/transport.py).
+    fetch_max_wait_ms: int | None = Field(
+        default=None,
+        ge=1,
+        le=30_000,
+        description="longest wait of a worker's fetch for records; unset: 20 on the embedded "
+        "broker, Faust's 1500 on any other",
     )
     text_embeddings: bool = Field(
         False,

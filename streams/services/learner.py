@@ -184,7 +184,9 @@ class LearnerProcess:
             client_id=f"{self.group_id}-consumer",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            # The group forms in a few seconds instead of ~30 on the embedded broker.
+            # A learner that replaces a killed one is assigned once the group gives up on the
+            # dead member: after this timeout on Apache Kafka, not aiokafka's default (the
+            # session timeout). The embedded broker takes its own time either way.
             rebalance_timeout_ms=int(self.settings.rebalance_timeout_seconds * 1000),
         )
         names = {self.topics.name("escalation.decisions"): "decision"}

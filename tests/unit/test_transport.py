@@ -1,4 +1,4 @@
-"""The worker's Faust transport: Faust's aiokafka driver with the fetch wait from settings."""
+"""The worker's Faust transport: the fetch wait, and input records delivered in offset order."""
 
 from __future__ import annotations
 
@@ -39,7 +39,28 @@ async def test_the_created_aiokafka_consumer_waits_that_long(tmp_path: Path) -> 
     assert consumer._fetch_max_wait_ms == 35
 
 
-# --- the two rebalance fixes (streams/runtime/transport.py, Consumer) ------------------------------
+def test_the_fetch_wait_is_lowered_on_the_embedded_broker_only() -> None:
+    """Unset, the wait is lowered where the broker looks for records only after half of it
+    (tests/integration/test_consumer_workarounds.py shows which broker that is); set, it is
+    the setting on any broker."""
+    assert transport.fetch_wait_ms(None, embedded=True) == transport.EMBEDDED_FETCH_MAX_WAIT_MS
+    assert transport.fetch_wait_ms(None, embedded=False) is None
+    assert transport.fetch_wait_ms(35, embedded=True) == 35
+    assert transport.fetch_wait_ms(35, embedded=False) == 35
+
+
+async def test_unset_the_worker_consumer_keeps_faust_s_fetch_wait(tmp_path: Path) -> None:
+    settings = WorkerSettings(store="memory://", data_dir=tmp_path, web_port=0)
+    assert settings.fetch_max_wait_ms is None
+    app = Pipeline(settings, load_topics(prefix="tr."), load_policy()).app
+    consumer = app.consumer._new_consumer_thread()._create_worker_consumer(app.transport)
+    plain = transport.faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer(
+        app.consumer._new_consumer_thread(), app.transport
+    )
+    assert consumer._fetch_max_wait_ms == plain._fetch_max_wait_ms
+
+
+# --- delivery in offset order across rebalances (streams/runtime/transport.py, Consumer) -----
 
 
 def worker_consumer(tmp_path: Path, monkeypatch: Any) -> tuple[transport.Consumer, TP, TP]:
@@ -54,61 +75,6 @@ def worker_consumer(tmp_path: Path, monkeypatch: Any) -> tuple[transport.Consume
     return consumer, turns, changelog
 
 
-async def test_a_stream_partition_is_not_fetched_before_its_seek(
-    tmp_path: Path, monkeypatch: Any
-) -> None:
-    """Faust's recovery resumes stream partitions before it seeks them to their committed
-    offsets; a batch read from the old fetch position in between skipped turns for good."""
-    consumer, turns, changelog = worker_consumer(tmp_path, monkeypatch)
-    sought: list[set[TP]] = []
-
-    async def seek_to_committed() -> dict[TP, int]:
-        sought.append(set(consumer._get_active_partitions()))
-        return {turns: 116}
-
-    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
-    await consumer.on_partitions_assigned({turns, changelog}, generation_id=1)
-    consumer.pause_partitions({turns, changelog})
-    consumer.resume_partitions({turns, changelog})  # what recovery does before the seek
-    assert changelog in consumer._get_active_partitions()  # recovery reads changelogs
-    assert turns not in consumer._get_active_partitions()
-    await consumer.perform_seek()
-    assert sought == [{changelog}]  # nothing fetched from the turns partition before
-    assert turns in consumer._get_active_partitions()
-    assert consumer._read_offset[turns] == 116
-    # Once sought, pausing and resuming (flow control) works as Faust's does.
-    consumer.pause_partitions({turns})
-    consumer.resume_partitions({turns})
-    assert turns in consumer._get_active_partitions()
-
-
-async def test_a_commit_the_broker_refused_is_retried(tmp_path: Path, monkeypatch: Any) -> None:
-    """Faust records a refused commit as done; with no further record on the partition its
-    lag never drained. Refused once, the same offset is committed on the next try."""
-    consumer, turns, _ = worker_consumer(tmp_path, monkeypatch)
-    consumer._committed_offset[turns] = 100
-    for offset in range(100, 110):
-        consumer._acked_index[turns].add(offset)
-        consumer._acked[turns].append(offset)
-    answers = [False, True]
-    commits: list[dict[TP, int]] = []
-
-    async def commit(offsets: dict[TP, int]) -> bool:
-        commits.append(dict(offsets))
-        return answers.pop(0)
-
-    async def flush() -> None:
-        return None
-
-    monkeypatch.setattr(consumer, "_commit", commit)
-    monkeypatch.setattr(consumer.app.producer, "flush", flush)
-    assert await consumer.force_commit() is False
-    assert consumer._committed_offset[turns] == 100  # Faust alone would say 110
-    assert await consumer.force_commit() is True
-    assert commits == [{turns: 110}, {turns: 110}]
-    assert consumer._committed_offset[turns] == 110
-
-
 class _Record:
     def __init__(self, offset: int) -> None:
         self.offset = offset
@@ -120,8 +86,9 @@ async def test_a_fetch_that_spanned_a_seek_is_fetched_again_not_delivered(
     """A batch whose wait began before a rebalance's seek is not delivered: Faust would take
     the distance to the sought offset for a gap and commit past turns nobody processed."""
     consumer, turns, changelog = worker_consumer(tmp_path, monkeypatch)
-    other = TP(turns.topic, 4)  # read from the start: no committed offset yet
+    other = TP(turns.topic, 4)  # no committed offset yet: sought to its earliest, 0
     monkeypatch.setattr(consumer, "assignment", lambda: {turns, changelog, other})
+    consumer.forget_positions()
     rewinds: list[dict[TP, int]] = []
 
     async def seek_wait(partitions: dict[TP, int]) -> None:
@@ -142,13 +109,14 @@ async def test_a_fetch_that_spanned_a_seek_is_fetched_again_not_delivered(
         if seek_during_wait:  # what a rebalance's perform_seek does meanwhile
             consumer._seek_epoch += 1
             consumer._read_offset[turns] = 116
-            consumer._read_offset.pop(other, None)
+            consumer._read_offset.pop(other, None)  # Faust keeps no read offset for 0
+            consumer._next.update({turns: 116, other: 0})
         return dict(batches), {turns, changelog, other}
 
     monkeypatch.setattr(transport.faust_aiokafka.Consumer, "_wait_next_records", fetched)
     records, _ = await consumer._wait_next_records(1.0)
     assert records == {changelog: batches[changelog]}  # changelogs: recovery's, kept
-    assert rewinds == [{turns: 116, other: 46}]
+    assert rewinds == [{turns: 116, other: 0}]  # 0..45 are read, not skipped
     seek_during_wait = False  # an ordinary fetch is delivered untouched
     records, _ = await consumer._wait_next_records(1.0)
     assert records == batches and len(rewinds) == 1
@@ -314,12 +282,10 @@ OVERRIDDEN = {
     "AIOKafkaConsumerThread.seek_wait": ["self", "partitions"],
     "Consumer._new_consumer_thread": ["self"],
     "Consumer.on_partitions_assigned": ["self", "assigned", "generation_id"],
-    "Consumer.resume_partitions": ["self", "tps"],
     "Consumer.perform_seek": ["self"],
     "Consumer._wait_next_records": ["self", "timeout"],
     "Consumer.getmany": ["self", "timeout"],
     "Consumer._add_gap": ["self", "tp", "offset_from", "offset_to"],
-    "Consumer._commit_offsets": ["self", "offsets", "start_new_transaction"],
     "Consumer.earliest_offsets": ["self", "partitions"],
     "Consumer._is_changelog_tp": ["self", "tp"],
 }
@@ -331,7 +297,6 @@ def test_the_private_names_this_transport_overrides_still_exist() -> None:
     import aiokafka
     from faust.transport import consumer as faust_consumer
     from faust.transport.drivers import aiokafka as faust_aiokafka
-    from faust.types import tuples
 
     for dotted, parameters in OVERRIDDEN.items():
         owner, name = dotted.split(".")
@@ -339,9 +304,6 @@ def test_the_private_names_this_transport_overrides_still_exist() -> None:
         assert method is not None, f"Faust no longer has {dotted}: re-check transport.py"
         found = list(inspect.signature(method).parameters)
         assert found == parameters, f"{dotted} is now {found}: re-check transport.py"
-    # Attributes the overrides read and write, and aiokafka's fetch-wait attribute.
-    source = inspect.getsource(faust_consumer.Consumer)
-    for attribute in ("_read_offset", "_committed_offset", "_acked_index", "_acked"):
-        assert f"self.{attribute}" in source, f"Faust's Consumer lost {attribute}"
-    assert hasattr(tuples, "ack_lock")
+    # The attribute the overrides read and write, and aiokafka's fetch-wait attribute.
+    assert "self._read_offset" in inspect.getsource(faust_consumer.Consumer)
     assert "self._fetch_max_wait_ms" in inspect.getsource(aiokafka.AIOKafkaConsumer.__init__)

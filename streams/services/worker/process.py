@@ -44,6 +44,7 @@ def _intake(settings: WorkerSettings, pipeline: Pipeline) -> Intake | None:
 
 def run_worker(settings: WorkerSettings) -> int:
     """Run the pipeline worker in the foreground; the exit status is returned."""
+    from warmhandoff.streams.runtime.transport import fetch_wait_ms
     from warmhandoff.streams.services.worker.app import Pipeline
 
     policy = load_policy(settings.policy_file)
@@ -60,6 +61,8 @@ def run_worker(settings: WorkerSettings) -> int:
     check = settings.recovery_consistency_check
     if check == "auto":
         check = "off" if embedded else "on"
+    wait = fetch_wait_ms(settings.fetch_max_wait_ms, embedded=embedded)
+    settings = settings.model_copy(update={"fetch_max_wait_ms": wait})
     pipeline = Pipeline(settings, topics, policy, consistency_check=check == "on")
     log.info(
         "worker.starting",
@@ -67,6 +70,7 @@ def run_worker(settings: WorkerSettings) -> int:
         policy_version=policy.version,
         bootstrap=settings.bootstrap_servers,
         text_embeddings=settings.text_embeddings,
+        fetch_max_wait_ms=wait or "faust",
     )
     loop.run_until_complete(
         start_ops(settings, pipeline.readiness, intake=_intake(settings, pipeline))
