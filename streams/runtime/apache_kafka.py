@@ -12,6 +12,12 @@ creates them), no initial rebalance delay. Record timestamps keep Kafka's defaul
 most an hour in the future): warmhandoff never sets a record's timestamp itself; a
 turn's own `ts` is in its value.
 
+A node may instead be one of several controller voters (`voters`, node id -> controller
+address; streams/runtime/kafka_cluster.py starts such a cluster): then the internal topics and
+the default replication factor are 3 (at most the number of nodes) with min ISR one less,
+Kafka's production settings, so one node may be down while every `acks=all` write succeeds.
+Such a node can also be killed, frozen, resumed and started again on its own data.
+
 Like the embedded broker, it runs in its own session (a Ctrl-C reaches the caller first,
 which stops it last), and `atexit` stops it when the caller exits without stopping it (an
 exception, a forgotten `stop`; not a kill -9 of the caller).
@@ -21,6 +27,8 @@ from __future__ import annotations
 
 import atexit
 import base64
+import os
+import signal
 import subprocess
 import uuid
 from collections.abc import Mapping, Sequence
@@ -50,6 +58,8 @@ JVM_OPTIONS = (
 )
 
 FORMAT_TIMEOUT_S = 120.0
+KILL_WAIT_S = 30.0
+MAX_INTERNAL_REPLICAS = 3
 
 LOG4J2_PROPERTIES = """\
 status = warn
@@ -68,13 +78,26 @@ logger.request.level = WARN
 
 
 def server_properties(
-    *, host: str, port: int, controller_port: int, log_dir: Path, node_id: int = 1
+    *,
+    host: str,
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    node_id: int = 1,
+    voters: Mapping[int, str] | None = None,
 ) -> dict[str, str]:
-    """A one-node KRaft broker's settings: PLAINTEXT on `port`, its controller on the other."""
+    """A KRaft node's settings: PLAINTEXT on `port`, its controller on the other.
+
+    Without `voters` it is a one-node cluster. With them (node id -> controller host:port,
+    this node among them) it is one voter of a cluster of that many nodes."""
+    quorum = dict(voters) if voters else {node_id: host_port(host, controller_port)}
+    if node_id not in quorum:
+        raise ValueError(f"node {node_id} is not among the controller voters {sorted(quorum)}")
+    replicas, min_isr = replication_for(len(quorum))
     return {
         "process.roles": "broker,controller",
         "node.id": str(node_id),
-        "controller.quorum.voters": f"{node_id}@{host_port(host, controller_port)}",
+        "controller.quorum.voters": ",".join(f"{n}@{address}" for n, address in quorum.items()),
         "listeners": f"PLAINTEXT://{host_port(host, port)},"
         f"CONTROLLER://{host_port(host, controller_port)}",
         "advertised.listeners": f"PLAINTEXT://{host_port(host, port)}",
@@ -82,18 +105,27 @@ def server_properties(
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
         "log.dirs": str(log_dir),
-        # One node: the internal topics cannot have more replicas than brokers.
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
+        # Internal topics and the defaults for others (`replication_for`): no more replicas
+        # than brokers.
+        "offsets.topic.replication.factor": replicas,
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": min_isr,
+        "default.replication.factor": replicas,
+        "min.insync.replicas": min_isr,
         # Topics come from topics.yaml (`topics apply`), never from a typo in a client.
         "auto.create.topics.enable": "false",
         "group.initial.rebalance.delay.ms": "0",
     }
+
+
+def replication_for(nodes: int) -> tuple[str, str]:
+    """Replicas and min ISR of the internal topics on `nodes` brokers: Kafka's production 3
+    and 2 where there are three or more, so one broker may be down while acks=all writes
+    still reach two; as many as there are below that."""
+    replicas = min(nodes, MAX_INTERNAL_REPLICAS)
+    return str(replicas), str(max(1, replicas - 1))
 
 
 def render_properties(properties: Mapping[str, str]) -> str:
@@ -128,6 +160,10 @@ class ApacheKafka(BrokerProcess):
         properties: Mapping[str, str] | None = None,
         format_arguments: Sequence[str] = (),
         ready_timeout: float = 90.0,
+        node_id: int = 1,
+        voters: Mapping[int, str] | None = None,
+        cluster_id: str | None = None,
+        jvm_options: Sequence[str] = JVM_OPTIONS,
     ) -> None:
         self.host = host
         self.port = port if port is not None else free_port()
@@ -139,8 +175,13 @@ class ApacheKafka(BrokerProcess):
         self.overrides = dict(properties or {})
         self.format_arguments = tuple(format_arguments)
         self.ready_timeout = ready_timeout
-        self.cluster_id = new_cluster_id()
+        self.node_id = node_id
+        self.voters = dict(voters) if voters else None
+        self.cluster_id = cluster_id or new_cluster_id()
+        self.jvm_options = tuple(jvm_options)
         self.ready_seconds: float | None = None
+        self._formatted = False
+        self._log_start = 0
         self._proc = None
         self._log_file = None
 
@@ -164,6 +205,8 @@ class ApacheKafka(BrokerProcess):
             port=self.port,
             controller_port=self.controller_port,
             log_dir=self.home / "data",
+            node_id=self.node_id,
+            voters=self.voters,
         )
         return base | self.overrides
 
@@ -177,7 +220,24 @@ class ApacheKafka(BrokerProcess):
         log4j = self.home / "log4j2.properties"
         log4j.write_text(LOG4J2_PROPERTIES)
         java = [jars.java, f"-Dlog4j2.configurationFile={log4j}", "-cp", jars.classpath]
-        self._log_file = self.log_path.open("wb")
+        # A restart runs on the storage already formatted, and keeps the earlier output.
+        self._log_file = self.log_path.open("ab" if self._formatted else "wb")
+        self._log_start = self._log_file.tell()
+        if not self._formatted:
+            self._format(java, config)
+            self._formatted = True
+        self._proc = subprocess.Popen(
+            [*java, *self.jvm_options, "kafka.Kafka", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # keep terminal signals away; we stop it ourselves
+        )
+        # A crashed or interrupted parent must not leave a broker holding the ports.
+        atexit.register(self.stop)
+
+    def _format(self, java: list[str], config: Path) -> None:
+        assert self._log_file is not None
         format_storage = [
             "kafka.tools.StorageTool",
             "format",
@@ -205,15 +265,43 @@ class ApacheKafka(BrokerProcess):
                 f"Apache Kafka {self.version} could not format its storage: {failure} "
                 f"(log: {self.log_path})"
             )
-        self._proc = subprocess.Popen(
-            [*java, *JVM_OPTIONS, "kafka.Kafka", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # keep terminal signals away; we stop it ourselves
-        )
-        # A crashed or interrupted parent must not leave a broker holding the ports.
-        atexit.register(self.stop)
+
+    def kill(self) -> None:
+        """kill -9: no controlled shutdown, no flush; `start` runs it again on its data."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=KILL_WAIT_S)
+        self.stop()  # forgets the dead process and closes its output file
+
+    def shutdown(self, grace: float) -> bool:
+        """A controlled shutdown (SIGTERM); False when it took over `grace` s and was killed."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            self.stop()
+            return True
+        os.kill(proc.pid, signal.SIGCONT)  # a frozen broker would hold SIGTERM
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return False
+        self.stop()
+        return True
+
+    def pause(self) -> None:
+        """SIGSTOP: the process is frozen, its connections open but silent."""
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT: a paused broker runs again."""
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self._proc is None or self._proc.poll() is not None:
+            raise RuntimeError(f"{self.name} node {self.node_id} is not running")
+        os.kill(self._proc.pid, sig)
 
     def _startup_failure(self) -> str | None:
         if self.running:
@@ -224,7 +312,9 @@ class ApacheKafka(BrokerProcess):
     def _first_error(self) -> str:
         """The first line of the log that says why, or an empty string."""
         try:
-            text = self.log_path.read_text(errors="replace")
+            with self.log_path.open("rb") as output:
+                output.seek(self._log_start)  # this start's output, not an earlier run's
+                text = output.read().decode(errors="replace")
         except OSError:
             return ""
         if "Address already in use" in text:
