@@ -1,7 +1,8 @@
 """How every long-running process starts and stops: one start-up for worker, router, sink and
 learner.
 
-In order: logging configured; the broker answers (else a one-line refusal); the topics match
+In order: logging configured; aiokafka's offset reset made to refresh stale metadata
+(streams/runtime/offset_reset.py); the broker answers (else a one-line refusal); the topics match
 topics.yaml (else a one-line refusal); SIGTERM and SIGINT stop the process cleanly; the ops
 endpoints (/metrics, /livez, /readyz and, on a worker, the HTTP intake) listen on the process's
 own port. The worker hands its loop to Faust, which installs its own signal handlers; the other
@@ -22,6 +23,7 @@ from warmhandoff.streams.config.connection import topics_for
 from warmhandoff.streams.config.service import ServiceSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.topics import Topics
+from warmhandoff.streams.runtime import offset_reset
 from warmhandoff.streams.runtime.broker import broker_answers
 from warmhandoff.streams.runtime.intake import PATH as INTAKE_PATH
 from warmhandoff.streams.runtime.intake import Intake
@@ -48,6 +50,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 def begin(settings: ServiceSettings) -> Topics:
     """Logging on, the broker answering, the topics file read: a process may start."""
     configure_logging(settings.log_level, settings.log_format)
+    offset_reset.apply()
     topics = topics_for(settings)
     if not broker_answers(settings.bootstrap_servers, timeout=BROKER_PROBE_SECONDS):
         raise WarmhandoffError(

@@ -264,7 +264,7 @@ async def run_router(
     presence_consumer = AIOKafkaConsumer(
         presence_topic, **kwargs, group_id=None, auto_offset_reset="earliest"
     )
-    producer = AIOKafkaProducer(**kwargs)
+    producer = AIOKafkaProducer(**kwargs, acks="all")  # min ISR protects its writes too
     await consumer.start()
     await presence_consumer.start()
     await producer.start()
