@@ -12,8 +12,9 @@ beyond the first per identity at each isolation level, `lost_*` what never arriv
 
 Both guarantees must lose nothing (at the sink, and at read_committed on the topics) and the
 sink's file must hold each handoff once; the duplicate counts are figures, not assertions.
-Exactly-once under a worker kill -9 is a strict expected failure: Faust loses outputs there
-(EXACTLY_ONCE_LOSES_ON_KILL); the test says so if that ever stops.
+Exactly-once under a worker kill -9 is an expected failure: Faust loses outputs there
+(EXACTLY_ONCE_LOSES_ON_KILL) when a kill lands inside an open transaction, which is likely
+but not certain, so a run that loses nothing is reported (XPASS), not failed.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ async def test_worker_killed_9_mid_stream(
     if guarantee == "exactly_once":
         request.applymarker(
             pytest.mark.xfail(
-                strict=True, raises=LostAtReadCommitted, reason=EXACTLY_ONCE_LOSES_ON_KILL
+                strict=False, raises=LostAtReadCommitted, reason=EXACTLY_ONCE_LOSES_ON_KILL
             )
         )
     dep = deployment
