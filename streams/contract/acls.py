@@ -14,13 +14,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from warmhandoff.streams.contract.errors import ConfigError
-from warmhandoff.streams.contract.topics import Topics
+from warmhandoff.streams.contract.topics import AnchoredFile, Topics
 
 PACKAGED_ACLS_FILE = Path(__file__).with_name("acls.yaml")
 ANY_HOST = "*"
@@ -153,20 +152,10 @@ class RoleSpec(BaseModel):
         return values
 
 
-class AclsFile(BaseModel):
-    """The whole of acls.yaml; keys starting with `x-` hold YAML anchors and are ignored."""
+class AclsFile(AnchoredFile):
+    """The whole of acls.yaml."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: Literal[1]
     roles: dict[str, RoleSpec] = Field(min_length=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_anchors(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
-        return data
 
     @field_validator("roles")
     @classmethod

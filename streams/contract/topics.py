@@ -99,13 +99,12 @@ class TopicSpec(BaseModel):
         return config
 
 
-class TopicsFile(BaseModel):
-    """The whole of topics.yaml; keys starting with `x-` hold YAML anchors and are ignored."""
+class AnchoredFile(BaseModel):
+    """A versioned YAML file whose top-level keys starting with `x-` hold anchors, ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1]
-    topics: dict[str, TopicSpec] = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -113,6 +112,12 @@ class TopicsFile(BaseModel):
         if isinstance(data, dict):
             return {k: v for k, v in data.items() if not str(k).startswith("x-")}
         return data
+
+
+class TopicsFile(AnchoredFile):
+    """The whole of topics.yaml."""
+
+    topics: dict[str, TopicSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> TopicsFile:

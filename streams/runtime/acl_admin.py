@@ -27,7 +27,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import (
     ClusterAuthorizationFailedError,
     IncompatibleBrokerVersion,
-    KafkaError,
     SecurityDisabled,
     for_code,
 )
@@ -38,7 +37,7 @@ from aiokafka.protocol.admin import (
 )
 from aiokafka.protocol.api import Request
 
-from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs
+from warmhandoff.streams.config.connection import ConnectionSettings
 from warmhandoff.streams.contract.acls import (
     AclBinding,
     Acls,
@@ -48,8 +47,9 @@ from warmhandoff.streams.contract.acls import (
     ResourceType,
     diff_bindings,
 )
-from warmhandoff.streams.contract.errors import AclError, BrokerUnavailableError
+from warmhandoff.streams.contract.errors import AclError
 from warmhandoff.streams.runtime.broker import is_embedded
+from warmhandoff.streams.runtime.topic_admin import admin_client
 
 ADMIN_TIMEOUT_SECONDS = 30.0
 VISIBLE_POLL_SECONDS = 0.1
@@ -149,29 +149,15 @@ async def check_acls(acls: Acls, settings: ConnectionSettings) -> AclsReport:
 
 @asynccontextmanager
 async def _admin(settings: ConnectionSettings) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(
-        **aiokafka_kwargs(settings),
-        client_id=f"{settings.app_id}-acls",
-        request_timeout_ms=int(ADMIN_TIMEOUT_SECONDS * 1000),
-    )
-    try:
-        # Bounds the whole apply/check, however many requests it takes.
-        async with asyncio.timeout(ADMIN_TIMEOUT_SECONDS):
-            await admin.start()
-            described = await admin.describe_cluster()
-            if is_embedded(described.get("cluster_id")):
-                # It answers DescribeAcls with an empty list and breaks on CreateAcls.
-                raise AclError(
-                    f"the embedded broker at {settings.bootstrap_servers} has no ACLs: use "
-                    "Apache Kafka with an authorizer (docs/security.md), or run without --acls"
-                )
-            yield admin
-    except (KafkaError, OSError, TimeoutError) as exc:
-        raise BrokerUnavailableError(
-            f"ACL admin on {settings.bootstrap_servers} failed: {exc or type(exc).__name__}"
-        ) from None
-    finally:
-        await admin.close()
+    async with admin_client(settings, "ACL") as admin:
+        described = await admin.describe_cluster()
+        if is_embedded(described.get("cluster_id")):
+            # It answers DescribeAcls with an empty list and breaks on CreateAcls.
+            raise AclError(
+                f"the embedded broker at {settings.bootstrap_servers} has no ACLs: use "
+                "Apache Kafka with an authorizer (docs/security.md), or run without --acls"
+            )
+        yield admin
 
 
 async def _send(admin: AIOKafkaAdminClient, request: Any, settings: ConnectionSettings) -> Any:

@@ -110,7 +110,47 @@ def is_local_bootstrap(bootstrap: str) -> bool:
     return len(hosts) == 1 and (hosts[0][0] in LOCAL_HOSTS or hosts[0][0].startswith("127."))
 
 
-class BrokerProcess:
+class StartStop:
+    """`with` and `async with` for anything with start/stop and astart/astop."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    async def astart(self) -> None:
+        raise NotImplementedError
+
+    async def astop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        await self.astart()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.astop()
+
+
+class BrokerProcess(StartStop):
     """A broker in a child process on this machine: a sync and async context manager.
 
     Subclasses set `host`, `port` and `stop_grace`, and provide `_spawn` (start the process,
@@ -223,30 +263,6 @@ class BrokerProcess:
     async def astop(self, grace: float | None = None) -> None:
         """Stop the broker without blocking the event loop."""
         await asyncio.to_thread(self.stop, grace)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        await self.astart()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.astop()
 
 
 class EmbeddedBroker(BrokerProcess):

@@ -23,8 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self, TypeVar
+from typing import TypeVar
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient
@@ -34,7 +33,7 @@ from aiokafka.errors import KafkaError
 from warmhandoff.streams.config.connection import host_port
 from warmhandoff.streams.contract.errors import BrokerUnavailableError
 from warmhandoff.streams.runtime.apache_kafka import ApacheKafka, new_cluster_id
-from warmhandoff.streams.runtime.broker import free_port, run_blocking
+from warmhandoff.streams.runtime.broker import StartStop, free_port, run_blocking
 from warmhandoff.streams.runtime.kafka_jars import KAFKA_VERSION, KafkaJars, provision
 
 log = structlog.get_logger(__name__)
@@ -74,7 +73,7 @@ class PartitionState:
         return self.leader >= 0 and set(self.isr) == set(self.replicas)
 
 
-class KafkaCluster:
+class KafkaCluster(StartStop):
     """Several Apache Kafka KRaft nodes on 127.0.0.1; a sync and async context manager."""
 
     def __init__(
@@ -171,30 +170,6 @@ class KafkaCluster:
     async def astop(self) -> None:
         """Stop every node at once: one by one, the last would wait for a lost quorum."""
         await asyncio.gather(*(node.astop() for node in self.nodes))
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        await self.astart()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.astop()
 
     # --- metadata -------------------------------------------------------------------------
 

@@ -200,7 +200,7 @@ def _missing(spec: TopicSpec) -> Drift:
 async def apply_topics(topics: Topics, settings: ConnectionSettings) -> TopicsReport:
     """Create the topics that are missing, then report drift in those that existed."""
     report = TopicsReport()
-    async with _admin(settings) as admin:
+    async with admin_client(settings) as admin:
         existing = await _describe_all(admin)
         missing = [spec for spec in topics if spec.name not in existing]
         raced = await _create(admin, missing, report)
@@ -218,7 +218,7 @@ async def apply_topics(topics: Topics, settings: ConnectionSettings) -> TopicsRe
 async def check_topics(topics: Topics, settings: ConnectionSettings) -> TopicsReport:
     """Report missing topics and drift without changing anything."""
     report = TopicsReport()
-    async with _admin(settings) as admin:
+    async with admin_client(settings) as admin:
         existing = await _describe_all(admin)
         report.drift.extend(_missing(s) for s in topics if s.name not in existing)
         await _inspect(admin, [s for s in topics if s.name in existing], existing, report)
@@ -226,10 +226,14 @@ async def check_topics(topics: Topics, settings: ConnectionSettings) -> TopicsRe
 
 
 @asynccontextmanager
-async def _admin(settings: ConnectionSettings) -> AsyncIterator[AIOKafkaAdminClient]:
+async def admin_client(
+    settings: ConnectionSettings, what: str = "topic"
+) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client whose whole use is bounded in time; a Kafka or network failure
+    inside it becomes one BrokerUnavailableError naming `what` it administers."""
     admin = AIOKafkaAdminClient(
         **aiokafka_kwargs(settings),
-        client_id=f"{settings.app_id}-topics",
+        client_id=f"{settings.app_id}-{what.lower()}-admin",
         request_timeout_ms=int(ADMIN_TIMEOUT_SECONDS * 1000),
     )
     try:
@@ -239,7 +243,7 @@ async def _admin(settings: ConnectionSettings) -> AsyncIterator[AIOKafkaAdminCli
             yield admin
     except (KafkaError, OSError, TimeoutError) as exc:
         raise BrokerUnavailableError(
-            f"topic admin on {settings.bootstrap_servers} failed: {exc or type(exc).__name__}"
+            f"{what} admin on {settings.bootstrap_servers} failed: {exc or type(exc).__name__}"
         ) from None
     finally:
         await admin.close()
