@@ -12,7 +12,7 @@ beyond the first per identity at each isolation level, `lost_*` what never arriv
 
 Both guarantees must lose nothing (at the sink, and at read_committed on the topics) and the
 sink's file must hold each handoff once; the duplicate counts are figures, not assertions.
-Exactly-once under a worker kill -9 is an expected failure: Faust loses outputs there
+Exactly-once under either kill -9 is an expected failure: Faust loses outputs there
 (EXACTLY_ONCE_LOSES_ON_KILL) when a kill lands inside an open transaction, which is likely
 but not certain, so a run that loses nothing is reported (XPASS), not failed.
 """
@@ -99,8 +99,9 @@ SHORT = {
 # on top of them. A redelivered turn then looks applied and its outputs, aborted, never come
 # again: a kill that lands inside a transaction loses its acting outputs at read_committed.
 EXACTLY_ONCE_LOSES_ON_KILL = (
-    "Faust's exactly_once keeps the RocksDB rows of the transaction a kill -9 aborted, so the "
-    "redelivered turns look applied and their aborted outputs are lost at read_committed"
+    "Faust's exactly_once keeps the RocksDB rows of a transaction that a kill -9 (of the worker "
+    "or of the broker) aborted, so the redelivered turns look applied and their aborted outputs "
+    "are lost at read_committed"
 )
 
 
@@ -192,8 +193,18 @@ async def test_worker_killed_9_mid_stream(
 
 
 async def test_broker_killed_9_and_restarted_mid_stream(
-    deployment: Deployment, own_kafka: ApacheKafka, guarantee: Guarantee
+    deployment: Deployment,
+    own_kafka: ApacheKafka,
+    guarantee: Guarantee,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if guarantee == "exactly_once":
+        # The broker's death aborts the open transaction just as the worker's does.
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=False, raises=LostAtReadCommitted, reason=EXACTLY_ONCE_LOSES_ON_KILL
+            )
+        )
     dep = deployment
     sink_file = dep.tmp / "handoffs.jsonl"
     sinks = [await start_sink(dep, sink_file, 0)]
