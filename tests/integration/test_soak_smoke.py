@@ -50,7 +50,9 @@ def test_soak_reports_every_window_and_drains() -> None:
     assert report["decided"] == report["offered"]
     assert report["final_lag"] == 0 and report["drain_s"] is not None
     assert report["met"]["drain"] is True
-    assert set(report["met"]) == {"throughput", "lag", "drain", "rss", "all"}
+    assert set(report["met"]) == {"windows", "throughput", "lag", "drain", "rss", "all"}
     for key in ("throughput_ratio_last_first", "lag_slope_per_min", "rss_growth"):
         assert isinstance(report[key], float), key
     assert report["worker_peak_rss_mb"] > 0
+    # The simulated desk reports what it published and what it still held open.
+    assert "open" in report["desk"] and all(n >= 0 for n in report["desk"].values())

@@ -19,12 +19,18 @@ from warmhandoff.streams.lab.bench.soak import (
 )
 
 
-def row(i: int, dps: float, lag: int, rss: float = 200.0) -> dict[str, Any]:
+def row(
+    i: int, dps: float, lag: int, rss: float = 200.0, p99: float = 20.0, offered: float = 100
+) -> dict[str, Any]:
     return {
+        "index": i,
         "start_s": 30.0 * i,
         "duration_s": 30.0,
+        "offered": round(offered * 30),
+        "decided": round(dps * 30),
         "decisions_per_s": dps,
         "lag": lag,
+        "latency_ms": {"p50": p99 / 4, "p99": p99},
         "worker_rss_mb": rss,
     }
 
@@ -46,19 +52,50 @@ def test_verdict_judges_the_windows_after_warm_up() -> None:
     got = verdict(rows, offered_rate=100, final_lag=0, drain_s=0.2)
     assert got["throughput_ratio_last_first"] == 1.0  # the slow warm-up window is not judged
     assert got["rss_growth"] == 0.05
-    assert got["met"] == {"throughput": True, "lag": True, "drain": True, "rss": True, "all": True}
+    assert got["window_misses"] == []
+    assert got["met"] == {
+        "windows": True,
+        "throughput": True,
+        "lag": True,
+        "drain": True,
+        "rss": True,
+        "all": True,
+    }
 
 
 def test_verdict_flags_decay_growth_and_no_drain() -> None:
     rows = [row(i, 100 - 10 * i, lag=200 * i, rss=100 + 10 * i) for i in range(7)]
     got = verdict(rows, offered_rate=10, final_lag=5, drain_s=None)
     assert got["met"] == {
+        "windows": False,
         "throughput": False,
         "lag": False,
         "drain": False,
         "rss": False,
         "all": False,
     }
+
+
+def test_each_judged_window_must_keep_up_answer_fast_and_hold_the_lag() -> None:
+    rows = [
+        row(0, 10, 5000, p99=9000.0),  # warm-up: not judged
+        row(1, 100, 3),
+        row(2, 90, 3),  # decided 90% of what it offered
+        row(3, 100, 3, p99=501.0),
+        row(4, 100, 100),  # one second of offer behind
+        row(5, 100, 3),
+    ]
+    got = verdict(rows, offered_rate=100, final_lag=0, drain_s=0.1)
+    assert got["window_misses"] == [
+        {"index": 2, "missed": ["throughput"]},
+        {"index": 3, "missed": ["latency"]},
+        {"index": 4, "missed": ["lag"]},
+    ]
+    assert got["met"]["windows"] is False and got["met"]["all"] is False
+    empty = [row(0, 100, 3), {**row(1, 0, 3), "latency_ms": None}]
+    assert verdict(empty, offered_rate=100, final_lag=0, drain_s=0.1)["window_misses"] == [
+        {"index": 1, "missed": ["throughput", "latency"]}
+    ]
 
 
 def test_tally_buckets_by_record_time_and_counts_the_lag() -> None:

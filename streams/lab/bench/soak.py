@@ -2,10 +2,11 @@
 
 One broker (one the soak starts, the embedded one or Apache Kafka, unless a bootstrap is
 given), fresh topics, one `warmhandoff worker` and one `warmhandoff sink file`, started as
-`warmhandoff bench` starts its worker. An Apache Kafka the soak starts rolls its log segments
-each minute and checks retention every 30 s, so with `retention_minutes` (each deleting
-topic's retention capped at that) old segments are deleted while the soak runs and its disk
-use levels off.
+`warmhandoff bench` starts its worker, and a simulated desk whose agents take, then close,
+every handoff the sink delivers (a share of the customers leave first). An Apache Kafka the
+soak starts rolls its log segments each minute and checks retention every 30 s, so with
+`retention_minutes` (each deleting topic's retention capped at that) old segments are deleted
+while the soak runs and its disk use levels off.
 Without `--rate`, a backlog of simulated turns is drained first to measure the sustained
 rate as bench's phase (c) does (about 15 s here), and `--fraction` of it is offered. Then,
 window after window, a window's worth of freshly generated conversations (new ids each
@@ -21,6 +22,10 @@ restart, and the soak stops with an error when the worker exits.
 
 Verdict, over the windows after the warm-up (`--warmup`, one window by default):
 
+- every window: decisions at least `TARGET_WINDOW_THROUGHPUT` of the turns it offered, p99
+  turn-to-decision latency at most `TARGET_WINDOW_P99_MS` (a decision must reach the bot
+  before its next reply, which customers expect within a second or two), and a lag at its end
+  under one second of offered turns; the windows that miss are listed with what they missed;
 - throughput: mean decisions/s of the last third of the windows ÷ that of the first third,
   met at >= 0.95;
 - lag: least-squares slope of the lag at each window's end, in turns/min; met when the
@@ -43,8 +48,13 @@ windows to compute it):
   its log directory takes on disk; null for an external or the embedded broker);
 - `throughput_ratio_last_first`, `lag_slope_per_min`, `final_lag`, `drain_s` (offer end →
   last decision; null when it did not drain), `rss_growth`, `worker_peak_rss_mb` (VmHWM),
-  `sink_handoffs` (lines in the sink's file when the soak ended), `workdir` (logs);
-- `targets`: the thresholds above; `met`: `throughput`, `lag`, `drain`, `rss`, `all`.
+  `sink_handoffs` (lines in the sink's file when the soak ended), `desk` (events the
+  simulated desk published by type, and `open`: handoffs it had not closed when the soak
+  ended; streams/lab/bench/soak_desk.py), `workdir` (logs);
+- `window_misses`: one object per judged window that missed (`index`, `missed`: a list of
+  `throughput`, `latency`, `lag`);
+- `targets`: the thresholds above; `met`: `windows`, `throughput`, `lag`, `drain`, `rss`,
+  `all`.
 """
 
 from __future__ import annotations
@@ -73,6 +83,7 @@ from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.topics import Topics, load_topics
 from warmhandoff.streams.core.transfer import decision_id
+from warmhandoff.streams.lab.bench.soak_desk import SoakDesk
 from warmhandoff.streams.lab.bench.throughput import (
     BACKLOG_PER_SECOND,
     Bench,
@@ -98,6 +109,10 @@ TARGET_THROUGHPUT_RATIO = 0.95
 TARGET_RSS_GROWTH = 0.10
 #: Lag may grow by at most this many seconds of offered turns over the whole run.
 LAG_TOLERANCE_S = 1.0
+#: Every judged window: decisions ÷ turns offered in it at least this ...
+TARGET_WINDOW_THROUGHPUT = 0.95
+#: ... and p99 turn-to-decision latency at most this.
+TARGET_WINDOW_P99_MS = 500.0
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 4096 / 2**20
 SOAK_KEY_PREFIX = b"s"  # soak conversations are s<window>-…; calibration ones c-…
 
@@ -257,6 +272,22 @@ def lag_slope_per_min(rows: Sequence[dict[str, Any]]) -> float | None:
     return round(fit.slope, 2)
 
 
+def window_misses(rows: Sequence[dict[str, Any]], offered_rate: float) -> list[dict[str, Any]]:
+    """The windows that miss a per-window target, each with what it missed."""
+    misses = []
+    for r in rows:
+        missed = []
+        if r["decided"] < TARGET_WINDOW_THROUGHPUT * r["offered"]:
+            missed.append("throughput")
+        if r["latency_ms"] is None or r["latency_ms"]["p99"] > TARGET_WINDOW_P99_MS:
+            missed.append("latency")
+        if r["lag"] >= offered_rate * LAG_TOLERANCE_S:
+            missed.append("lag")
+        if missed:
+            misses.append({"index": r["index"], "missed": missed})
+    return misses
+
+
 def verdict(
     rows: Sequence[dict[str, Any]],
     *,
@@ -274,7 +305,9 @@ def verdict(
     if judged and rows[warmup - 1]["worker_rss_mb"] > 0:
         base = rows[warmup - 1]["worker_rss_mb"]
         rss_growth = round((judged[-1]["worker_rss_mb"] - base) / base, 4)
+    misses = window_misses(judged, offered_rate)
     met = {
+        "windows": bool(judged) and not misses,
         "throughput": ratio is not None and ratio >= TARGET_THROUGHPUT_RATIO,
         "lag": slope is not None and slope * span_min < offered_rate * LAG_TOLERANCE_S,
         "drain": final_lag == 0 and drain_s is not None,
@@ -286,7 +319,10 @@ def verdict(
         "final_lag": final_lag,
         "drain_s": drain_s,
         "rss_growth": rss_growth,
+        "window_misses": misses,
         "targets": {
+            "window_throughput_at_least": TARGET_WINDOW_THROUGHPUT,
+            "window_p99_ms_at_most": TARGET_WINDOW_P99_MS,
             "throughput_ratio_at_least": TARGET_THROUGHPUT_RATIO,
             "lag_growth_under_s_of_offer": LAG_TOLERANCE_S,
             "drain_within_s": DRAIN_BOUND_S,
@@ -332,7 +368,13 @@ def render(report: dict[str, Any]) -> str:
         return "n/a (too few windows)" if value is None else format(value, spec)
 
     drain = report["drain_s"]
+    judged = len(report["windows"]) - report["warmup_windows"]
+    misses = report["window_misses"]
     lines += [
+        f"windows after warm-up meeting throughput >= {TARGET_WINDOW_THROUGHPUT:.0%} of the "
+        f"offer, p99 <= {TARGET_WINDOW_P99_MS:g} ms and lag under {LAG_TOLERANCE_S:g} s of "
+        f"offer: {judged - len(misses)} of {judged}: {mark(met['windows'])}"
+        + "".join(f"\n  window {m['index']} missed {', '.join(m['missed'])}" for m in misses),
         f"throughput last/first third: {num(report['throughput_ratio_last_first'], '.3f')} "
         f"(target >= {TARGET_THROUGHPUT_RATIO}): {mark(met['throughput'])}",
         f"lag slope: {num(report['lag_slope_per_min'], '+.1f')} turns/min (growth over the run "
@@ -343,6 +385,9 @@ def render(report: dict[str, Any]) -> str:
         f"worker RSS growth after {report['warmup_windows']} warm-up window(s): "
         f"{num(report['rss_growth'], '+.1%')} "
         f"(target < {TARGET_RSS_GROWTH:.0%}): {mark(met['rss'])}",
+        "desk: "
+        + ", ".join(f"{kind} {n:,}" for kind, n in report["desk"].items() if kind != "open")
+        + f"; {report['desk']['open']:,} handoffs still open at the end",
         f"all targets: {mark(met['all'])}; logs in {report['workdir']}",
     ]
     return "\n".join(lines) + "\n"
@@ -511,9 +556,12 @@ async def run_soak(bench: Bench, plan: Plan, broker: BrokerUnderTest | None) -> 
     )
     procs = Processes(workers[0], sink, broker)
     tally = Tally()
+    desk = SoakDesk(bench.kwargs, bench.topics, seed=plan.seed)
+    desk_task: asyncio.Task[None] | None = None
     try:
         await wait_ready(ports, workers)
         procs.check_alive()
+        desk_task = asyncio.create_task(desk.run())
         sustained = None
         if plan.rate is None:
             bench.say(f"measuring the sustained rate on {CALIBRATION_TURNS:,} turns")
@@ -527,7 +575,12 @@ async def run_soak(bench: Bench, plan: Plan, broker: BrokerUnderTest | None) -> 
         offered = sum(w.offered for w in tally.windows)
         await drain(procs, tally, offered)
         peak = proc_peak_rss_mb(procs.worker.pid)
+        if desk_task.done():
+            desk_task.result()  # what stopped the desk early
     finally:
+        if desk_task is not None:
+            desk_task.cancel()
+            await asyncio.gather(desk_task, return_exceptions=True)
         await tally.stop_reading()
         stop(sink)
         for proc in workers:
@@ -557,6 +610,7 @@ async def run_soak(bench: Bench, plan: Plan, broker: BrokerUnderTest | None) -> 
         ),
         "worker_peak_rss_mb": round(peak, 1),
         "sink_handoffs": len(sink_file.read_bytes().splitlines()) if sink_file.exists() else 0,
+        "desk": desk.figures(),
         "workdir": str(bench.workdir),
     }
 
