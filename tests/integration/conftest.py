@@ -107,9 +107,15 @@ class Deployment:
     tmp: Path
     workers: list[WorkerProcess] = field(default_factory=list)
 
-    def worker(self, web_port: int = 0) -> WorkerProcess:
+    def worker(self, web_port: int = 0, *, own_state: bool = False) -> WorkerProcess:
+        """Start a worker; `own_state` gives it a state folder of its own, so it can run
+        beside the others (RocksDB locks a table's folder)."""
         log = self.tmp / f"worker-{len(self.workers)}.log"
-        worker = WorkerProcess(self.settings, log, web_port)
+        settings = self.settings
+        if own_state:
+            state = self.tmp / f"state-{len(self.workers)}"
+            settings = settings.model_copy(update={"data_dir": state})
+        worker = WorkerProcess(settings, log, web_port)
         self.workers.append(worker)
         worker.start()
         return worker

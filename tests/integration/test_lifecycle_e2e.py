@@ -130,3 +130,70 @@ async def test_a_handoff_no_sink_delivers_is_retried_then_failed_and_the_custome
     assert types(outputs, cid) == ["status", "status", "resume"]
     failed = [d for d in outputs.directives if d["conversation_id"] == cid][1]
     assert "couldn't reach a specialist" in failed["message"]
+
+
+async def test_a_worker_keeps_the_deadlines_of_partitions_it_takes_over(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No sink: no handoff is ever delivered. Two workers share the partitions; one stops
+    # before any deadline passes, and the other, already running, must learn the deadlines
+    # of the partitions it takes over from the recovered table.
+    monkeypatch.setenv("WARMHANDOFF_DELIVERY_TIMEOUT_SECONDS", "15")
+    monkeypatch.setenv("WARMHANDOFF_MAX_DELIVERY_ATTEMPTS", "2")
+    ports = [free_port(), free_port()]
+    staying = deployment.worker(web_port=ports[0])
+    await wait_for_status(ports[0], "/readyz", 200, within=90)
+    leaving = deployment.worker(web_port=ports[1], own_state=True)
+    await wait_for_status(ports[1], "/readyz", 200, within=90)
+    await wait_for_status(ports[0], "/readyz", 200, within=90)  # both share the partitions
+    cids = [f"moved-{uuid.uuid4().hex[:6]}-{i}" for i in range(8)]
+    async with BotClient(deployment.settings, topics=deployment.topics, bot_id="moved") as bot:
+        now = datetime.now(UTC)
+        for cid in cids:
+            await bot.publish(
+                turn(cid, 0, Role.customer, "I want to talk to a human agent", now=now)
+            )
+    await read_until(deployment, lambda o: len(o.handoff_ids()) >= len(cids), within=90)
+    assert leaving.stop() == 0, deployment.logs()
+
+    def all_told(o: Outputs) -> bool:
+        return all("resume" in types(o, cid) for cid in cids)
+
+    outputs = await read_until(deployment, all_told, within=150)
+    assert staying.alive(), deployment.logs()
+    for cid in cids:
+        assert types(outputs, cid) == ["status", "status", "resume"], cid
+    # Some of them were the stopped worker's: their failure came from the one that stayed.
+    logged = staying.log_path.read_text()
+    handled = {h["conversation_id"] for h in outputs.handoffs if h["handoff_id"] in logged}
+    assert handled == set(cids), deployment.logs()
+
+
+async def test_a_restarted_worker_keeps_the_deadlines_its_predecessor_set(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No sink: the handoff is never delivered. The first worker stops before its deadline;
+    # the one started after it knows the deadline only from the recovered table.
+    monkeypatch.setenv("WARMHANDOFF_DELIVERY_TIMEOUT_SECONDS", "10")
+    monkeypatch.setenv("WARMHANDOFF_MAX_DELIVERY_ATTEMPTS", "2")
+    first = deployment.worker()
+    cid = f"kept-{uuid.uuid4().hex[:6]}"
+    async with BotClient(deployment.settings, topics=deployment.topics, bot_id="kept") as bot:
+        now = datetime.now(UTC)
+        await bot.publish(turn(cid, 0, Role.customer, "I want to talk to a human agent", now=now))
+    await read_until(deployment, lambda o: len(o.handoffs) >= 1, within=90)
+    assert first.stop() == 0, deployment.logs()
+    second = deployment.worker()
+
+    outputs = await read_until(deployment, lambda o: "resume" in types(o, cid), within=120)
+    assert second.alive(), deployment.logs()
+    mine = [h for h in outputs.handoffs if h["conversation_id"] == cid]
+    assert len(mine) == 2  # published, re-published once, then failed
+    assert types(outputs, cid) == ["status", "status", "resume"]
+    # The failure (at least) came from the second worker's own deadline index.
+    acted = [
+        line
+        for line in second.log_path.read_text().splitlines()
+        if '"handoff.deadline"' in line and mine[0]["handoff_id"] in line
+    ]
+    assert acted, deployment.logs()
