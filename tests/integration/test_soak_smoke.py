@@ -23,6 +23,8 @@ WINDOW_KEYS = {
     "worker_rss_mb",
     "worker_cpu_s",
     "sink_rss_mb",
+    "sink_cpu_s",
+    "load_cpu_s",
     "broker_rss_mb",
     "broker_cpu_s",
     "broker_disk_mb",

@@ -43,7 +43,8 @@ windows to compute it):
 - `windows`: one object per window: `index`, `start_s` (from the first window's start),
   `duration_s`, `offered`, `decided`, `decisions_per_s`, `lag`, `latency_ms` (`p50`, `p99`
   of decision record time - turn time; null when nothing was decided), `worker_rss_mb`
-  (VmRSS at the window's end), `worker_cpu_s` (in the window), `sink_rss_mb`,
+  (VmRSS at the window's end), `worker_cpu_s` (in the window), `sink_rss_mb`, `sink_cpu_s`,
+  `load_cpu_s` (the soak's own process: offering turns, reading decisions, the desk),
   `broker_rss_mb` and `broker_cpu_s` (null for an external broker), `broker_disk_mb` (what
   its log directory takes on disk; null for an external or the embedded broker);
 - `throughput_ratio_last_first`, `lag_slope_per_min`, `final_lag`, `drain_s` (offer end →
@@ -133,6 +134,8 @@ class Window:
     worker_rss_mb: float = 0.0
     worker_cpu_s: float = 0.0
     sink_rss_mb: float = 0.0
+    sink_cpu_s: float = 0.0
+    load_cpu_s: float = 0.0
     broker_rss_mb: float | None = None
     broker_cpu_s: float | None = None
     broker_disk_mb: float | None = None
@@ -245,6 +248,8 @@ def window_rows(windows: Sequence[Window]) -> list[dict[str, Any]]:
                 "worker_rss_mb": round(w.worker_rss_mb, 1),
                 "worker_cpu_s": round(w.worker_cpu_s, 2),
                 "sink_rss_mb": round(w.sink_rss_mb, 1),
+                "sink_cpu_s": round(w.sink_cpu_s, 2),
+                "load_cpu_s": round(w.load_cpu_s, 2),
                 "broker_rss_mb": None if w.broker_rss_mb is None else round(w.broker_rss_mb, 1),
                 "broker_cpu_s": None if w.broker_cpu_s is None else round(w.broker_cpu_s, 2),
                 "broker_disk_mb": None if w.broker_disk_mb is None else round(w.broker_disk_mb, 1),
@@ -335,7 +340,7 @@ def verdict(
 def render(report: dict[str, Any]) -> str:
     """The windows as a table, then the verdict, for a terminal."""
     columns = "win start_s offered decided dec/s lag p50_ms p99_ms"
-    columns += " worker_mb worker_cpu sink_mb broker_mb broker_cpu disk_mb"
+    columns += " worker_mb worker_cpu sink_mb sink_cpu load_cpu broker_mb broker_cpu disk_mb"
     head = " ".join(f"{c:>{max(len(c), 6)}}" for c in columns.split())
     retention = report["retention_minutes"]
     lines = [
@@ -357,6 +362,7 @@ def render(report: dict[str, Any]) -> str:
             f"{r['index']:>6} {r['start_s']:>7.1f} {r['offered']:>7,} {r['decided']:>7,} "
             f"{r['decisions_per_s']:>6,.0f} {r['lag']:>6,} {lat['p50']:>6.0f} {lat['p99']:>6.0f} "
             f"{r['worker_rss_mb']:>9.1f} {r['worker_cpu_s']:>10.2f} {r['sink_rss_mb']:>7.1f} "
+            f"{r['sink_cpu_s']:>8.2f} {r['load_cpu_s']:>8.2f} "
             f"{broker[0]:>9.1f} {broker[1]:>10.2f} {broker[2]:>7.1f}"
         )
     met = report["met"]
@@ -477,6 +483,8 @@ class Processes:
         window.worker_cpu_s = self.cpu_since(self.worker.pid)
         window.worker_rss_mb = proc_rss_mb(self.worker.pid)
         window.sink_rss_mb = proc_rss_mb(self.sink.pid)
+        window.sink_cpu_s = self.cpu_since(self.sink.pid)
+        window.load_cpu_s = self.cpu_since(os.getpid())
         if self.broker is not None and self.broker.pid is not None:
             window.broker_cpu_s = self.cpu_since(self.broker.pid)
             window.broker_rss_mb = proc_rss_mb(self.broker.pid)
