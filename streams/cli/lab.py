@@ -161,6 +161,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="keep the soak's records at most M minutes (default: topics.yaml's retention)",
     )
     p.add_argument(
+        "--pin-worker",
+        action="store_true",
+        help="run the worker alone on one core and everything else (the broker it starts, the "
+        "sink, offering turns) on the others, as in production where the broker and the bots "
+        "run elsewhere (Linux, 2 cores or more)",
+    )
+    p.add_argument(
         "--check",
         action="store_true",
         help="exit with status 1 when a target is not met (default: 0 whenever the soak ran)",
@@ -453,6 +460,7 @@ def _cmd_soak(args: argparse.Namespace) -> int:
         args.seed,
         args.warmup,
         retention_minutes=args.retention_minutes,
+        pin_worker=args.pin_worker,
     )
     plan.check()
     _check_lab_environment(args, args.bootstrap, "--bootstrap")

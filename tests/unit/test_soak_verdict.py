@@ -8,6 +8,7 @@ import pytest
 
 from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.topics import load_topics
+from warmhandoff.streams.lab.bench import soak
 from warmhandoff.streams.lab.bench.soak import (
     Plan,
     Tally,
@@ -151,3 +152,14 @@ def test_capped_retention_shortens_only_what_deletes_and_keeps_shorter_ones() ->
             seen_compact = True
             assert after == spec  # compacted topics keep every key: nothing to cap
     assert seen_delete and seen_compact
+
+
+def test_pinning_gives_the_worker_the_last_core_and_the_rest_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(soak, "available_cores", lambda: [0, 1, 2, 3])
+    pinning = soak.Pinning.split()
+    assert pinning.describe() == {"worker": [3], "others": [0, 1, 2]}
+    monkeypatch.setattr(soak, "available_cores", lambda: [5])
+    with pytest.raises(WarmhandoffError, match="--pin-worker needs at least 2 cores"):
+        Plan(1, None, 0.6, 30, 1, pin_worker=True).check()

@@ -37,7 +37,8 @@ Verdict, over the windows after the warm-up (`--warmup`, one window by default):
 `--json` prints one object with these keys (a ratio or slope is null when there are too few
 windows to compute it):
 
-- `broker` (what it ran on), `retention_minutes` (null: topics.yaml's);
+- `broker` (what it ran on), `retention_minutes` (null: topics.yaml's), `pinned` (with
+  `--pin-worker`: `worker` and `others`, the cores of each; null without);
 - `offered_rate` (turns/s), `sustained_rate` and `fraction` (null with `--rate`),
   `minutes`, `window_s`, `warmup_windows`, `offered`, `decided` (totals);
 - `windows`: one object per window: `index`, `start_s` (from the first window's start),
@@ -71,7 +72,7 @@ import tempfile
 import time
 import uuid
 from array import array
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -345,7 +346,13 @@ def render(report: dict[str, Any]) -> str:
     retention = report["retention_minutes"]
     lines = [
         f"broker: {report['broker']}"
-        + (f"; retention capped at {retention:g} min" if retention is not None else ""),
+        + (f"; retention capped at {retention:g} min" if retention is not None else "")
+        + (
+            f"; worker pinned to core(s) {report['pinned']['worker']}, "
+            f"the rest to {report['pinned']['others']}"
+            if report.get("pinned")
+            else ""
+        ),
         f"offered {report['offered_rate']:,.0f} turns/s"
         + (
             f" ({report['fraction']:.0%} of {report['sustained_rate']:,.0f} sustained)"
@@ -413,6 +420,7 @@ class Plan:
     seed: int
     warmup: int = WARMUP_WINDOWS
     retention_minutes: float | None = None
+    pin_worker: bool = False
 
     @property
     def windows(self) -> int:
@@ -429,10 +437,52 @@ class Plan:
             raise WarmhandoffError("--fraction must be in (0, 1]")
         if self.retention_minutes is not None and self.retention_minutes <= 0:
             raise WarmhandoffError("--retention-minutes must be above 0")
+        if self.pin_worker and len(available_cores()) < 2:
+            raise WarmhandoffError("--pin-worker needs at least 2 cores this process may use")
         if not 1 <= self.warmup < self.windows:
             raise WarmhandoffError(
                 f"--warmup must be at least 1 and leave windows to judge ({self.windows} in all)"
             )
+
+
+def available_cores() -> list[int]:
+    """The cores this process may run on (all of them where affinity is not supported)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """`--pin-worker`: the worker's core, and the cores of everything else."""
+
+    worker: frozenset[int]
+    others: frozenset[int]
+
+    @classmethod
+    def split(cls) -> Pinning:
+        """The last available core for the worker, the rest for the others."""
+        cores = available_cores()
+        return cls(frozenset(cores[-1:]), frozenset(cores[:-1]))
+
+    def pin_this_process(self, cores: frozenset[int]) -> None:
+        """Every thread of this process onto `cores`; what it starts next inherits them."""
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError):  # a thread may end meanwhile
+                os.sched_setaffinity(int(tid), cores)
+
+    @contextlib.contextmanager
+    def worker_core(self) -> Iterator[None]:
+        """Processes started inside run on the worker's core (the caller's thread only)."""
+        os.sched_setaffinity(0, self.worker)
+        try:
+            yield
+        finally:
+            os.sched_setaffinity(0, self.others)
+
+    def describe(self) -> dict[str, list[int]]:
+        """For the report."""
+        return {"worker": sorted(self.worker), "others": sorted(self.others)}
 
 
 @dataclass(frozen=True)
@@ -555,9 +605,12 @@ async def drain(procs: Processes, tally: Tally, offered: int) -> None:
             await asyncio.wait_for(tally.done.wait(), timeout=1.0)  # wakes to check processes
 
 
-async def run_soak(bench: Bench, plan: Plan, broker: BrokerUnderTest | None) -> dict[str, Any]:
+async def run_soak(
+    bench: Bench, plan: Plan, broker: BrokerUnderTest | None, pinning: Pinning | None = None
+) -> dict[str, Any]:
     """Start the worker and the sink, calibrate if asked, offer, drain, judge."""
-    workers, ports = bench.workers(1)
+    with pinning.worker_core() if pinning is not None else contextlib.nullcontext():
+        workers, ports = bench.workers(1)
     sink_file = bench.workdir / "handoffs.jsonl"
     sink = bench.spawn(
         ["warmhandoff.streams.cli", "sink", "file", "--path", str(sink_file)], "sink.log"
@@ -600,6 +653,7 @@ async def run_soak(bench: Bench, plan: Plan, broker: BrokerUnderTest | None) -> 
         if broker is not None
         else f"given: {bench.settings.bootstrap_servers}",
         "retention_minutes": plan.retention_minutes,
+        "pinned": None if pinning is None else pinning.describe(),
         "offered_rate": round(rate, 1),
         "sustained_rate": None if sustained is None else round(sustained, 1),
         "fraction": None if plan.rate else plan.fraction,
@@ -696,10 +750,13 @@ async def soak_main(
 ) -> dict[str, Any]:
     """The whole soak; its report (module docstring)."""
     plan.check()
+    pinning = Pinning.split() if plan.pin_worker else None
+    if pinning is not None:
+        pinning.pin_this_process(pinning.others)  # before the broker starts: it inherits them
     async with soak_bench(
         bootstrap, say, broker_kind=broker_kind, retention_minutes=plan.retention_minutes
     ) as (bench, broker):
         try:
-            return await run_soak(bench, plan, broker)
+            return await run_soak(bench, plan, broker, pinning)
         except WarmhandoffError as exc:
             raise WarmhandoffError(f"soak stopped: {exc}\nlogs in {bench.workdir}") from exc
