@@ -166,12 +166,6 @@ HANDOFF_DEADLINES = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
-PENDING_DEADLINES = Gauge(
-    "warmhandoff_pending_deadlines",
-    "Conversations on this worker waiting on a clock: a gather, or a handoff not yet "
-    "delivered or accepted.",
-    registry=REGISTRY,
-)
 TIME_TO_ACCEPT = Histogram(
     "warmhandoff_handoff_time_to_accept_seconds",
     "From the customer's first unmet need to a human accepting the handoff.",

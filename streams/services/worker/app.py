@@ -39,7 +39,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -70,7 +70,6 @@ from warmhandoff.streams.runtime.faust_app import faust_config, transactional_id
 from warmhandoff.streams.runtime.learned_model import REFRESH_SECONDS, latest_snapshot
 from warmhandoff.streams.runtime.policy_reload import RELOAD_SECONDS, PolicyWatcher
 from warmhandoff.streams.runtime.storage import ROCKSDB_OPTIONS
-from warmhandoff.streams.services.worker.deadlines import DeadlineIndex
 
 log = structlog.get_logger(__name__)
 
@@ -151,7 +150,6 @@ class Pipeline:
         )
         self.overflow = {name: queue.overflow for name, queue in policy.queues.items()}
         self._state_lock = asyncio.Lock()
-        self.deadlines = DeadlineIndex(timedelta(seconds=settings.timer_interval_seconds))
         # The learned trigger's model (streams/learning): restored from `learning.model` once
         # the worker is ready and refreshed periodically; until then turns are not scored.
         self.learned: LinearScorer | None = None
@@ -237,7 +235,6 @@ class Pipeline:
     ) -> None:
         """Faust signals this once partitions are assigned and tables recovered."""
         self.joined = True
-        self.deadlines.stale = True  # the assigned partitions' table rows changed
         metrics.READY.set(1)
         log.info("worker.ready", partitions=len(self.app.consumer.assignment()))
 
@@ -399,7 +396,6 @@ class Pipeline:
         if not raw:
             if self.pending.get(key) is not None:
                 del self.pending[key]
-            self.deadlines.set(key, None)
             return
         state = ConversationState.loads(raw)
         now = self.clock()
@@ -506,16 +502,13 @@ class Pipeline:
 
     async def _tick_overdue(self) -> None:
         """Timer: publish a tick for each local pending transfer past its deadline."""
-        if self.app.rebalancing:
-            return  # the index is rebuilt once the new assignment is recovered
-        if self.deadlines.stale:
-            self.deadlines.rebuild(
-                (key, datetime.fromisoformat(deadline.decode()))
-                for key, deadline in list(self.pending.items())
-                if deadline
-            )
-            metrics.PENDING_DEADLINES.set(len(self.deadlines))
-        for key in self.deadlines.due(self.clock()):
+        now = self.clock()
+        overdue = [
+            key
+            for key, deadline in list(self.pending.items())
+            if deadline and datetime.fromisoformat(deadline.decode()) <= now
+        ]
+        for key in overdue:
             await self.send(self.out.timers, key, b"tick")
 
     def _track_deadline(self, key: bytes, state: ConversationState, had_deadline: bool) -> None:
@@ -527,12 +520,8 @@ class Pipeline:
             encoded = deadline.encode()
             if self.pending.get(key) != encoded:
                 self.pending[key] = encoded
-            self.deadlines.set(key, datetime.fromisoformat(deadline))
-        else:
-            if had_deadline and self.pending.get(key) is not None:
-                del self.pending[key]
-            self.deadlines.set(key, None)
-        metrics.PENDING_DEADLINES.set(len(self.deadlines))
+        elif had_deadline and self.pending.get(key) is not None:
+            del self.pending[key]
 
     async def _publish(self, key: bytes, result: StepResult) -> list[Awaitable[object]]:
         """Send a step's outputs; Faust flushes them before committing the turn's offset."""
