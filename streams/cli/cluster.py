@@ -1,4 +1,5 @@
-"""`warmhandoff broker` and `warmhandoff topics`: a Kafka cluster ready for warmhandoff."""
+"""`warmhandoff broker`, `warmhandoff kafka` and `warmhandoff topics`: a Kafka cluster ready for
+warmhandoff."""
 
 from __future__ import annotations
 
@@ -22,9 +23,22 @@ BOOTSTRAP_HELP = "Kafka bootstrap servers (overrides settings)"
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the cluster commands."""
-    p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu)")
+    p = sub.add_parser(
+        "broker",
+        help="run the embedded Kafka-protocol broker (Tansu, zero setup): it serves "
+        "warmhandoff's own Python clients; bots on librdkafka (kcat, confluent-kafka) cannot "
+        "connect to it: use `warmhandoff kafka`",
+    )
     p.add_argument("--bootstrap", help="host:port to listen on (default from settings)")
     p.set_defaults(handler=_cmd_broker)
+
+    p = sub.add_parser(
+        "kafka",
+        help="run a local single-node Apache Kafka (KRaft) that every Kafka client can use; "
+        "needs Java 17+ and Maven, which fetch its jars from Maven Central once",
+    )
+    p.add_argument("--bootstrap", help="host:port to listen on (default from settings)")
+    p.set_defaults(handler=_cmd_kafka)
 
     p = sub.add_parser(
         "topics", help="create or check the topics in topics.yaml (and the ACLs in acls.yaml)"
@@ -63,6 +77,16 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     from warmhandoff.streams.runtime.broker import run_broker_forever
 
     return run_broker_forever(settings_from(args, ServiceSettings))
+
+
+def _cmd_kafka(args: argparse.Namespace) -> int:
+    from warmhandoff.streams.runtime.apache_kafka import local_kafka
+    from warmhandoff.streams.runtime.broker import run_broker_forever
+
+    settings = settings_from(args, ServiceSettings)
+    return run_broker_forever(
+        settings, make=lambda port: local_kafka(port, settings.data_dir / "apache-kafka")
+    )
 
 
 def _cmd_topics(args: argparse.Namespace) -> int:

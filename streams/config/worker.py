@@ -71,6 +71,15 @@ class WorkerSettings(ServiceSettings):
         description="also publish every decision to audit.decisions, keyed by decision_id "
         "(false where the retention of escalation.decisions is enough: saves one send a turn)",
     )
+    # Forwarding costs one more record for each misplaced one and keeps a bot on librdkafka's
+    # default partitioner working; dead-lettering stops it at its first turn (docs/operations.md).
+    mispartitioned: Literal["repartition", "dead_letter"] = Field(
+        "repartition",
+        description="a turn or handoff event on another partition than murmur2 of its "
+        "conversation_id (librdkafka's default partitioner): repartition forwards it to its "
+        "conversation's partition, dead_letter rejects it naming the fix; both count it "
+        "(under exactly_once always dead_letter)",
+    )
     delivery_timeout_seconds: float = Field(
         default=30.0,
         gt=0,

@@ -377,7 +377,8 @@ class Directive(_Out):
 
 class DeadLetter(_Out):
     schema_version: Literal[1] = 1
-    reason: str  # a short code: not_utf8, not_json, invalid, too_large, unsupported_version
+    reason: str  # a short code: not_utf8, not_json, invalid, too_large, unsupported_version,
+    # wrong_key, wrong_partition
     error: str  # what exactly is wrong (no customer text)
     stage: str
     source_topic: str

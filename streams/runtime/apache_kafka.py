@@ -330,3 +330,12 @@ def _other_free_port(taken: int) -> int:
     while (port := free_port()) == taken:
         continue
     return port
+
+
+def local_kafka(port: int, data_dir: Path) -> ApacheKafka:
+    """A single-node Apache Kafka on `port` whose topics outlive it: started again on the same
+    `data_dir`, it runs on the storage formatted the first time."""
+    kafka = ApacheKafka(port=port, data_dir=data_dir)
+    if (kafka.home / "data" / "meta.properties").exists():
+        kafka._formatted = True
+    return kafka

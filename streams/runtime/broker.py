@@ -379,17 +379,21 @@ async def ensure_broker(settings: ServiceSettings) -> EmbeddedBroker | None:
 
 
 def run_broker_forever(
-    settings: ServiceSettings, *, on_ready: Callable[[EmbeddedBroker], None] | None = None
+    settings: ServiceSettings,
+    *,
+    on_ready: Callable[[BrokerProcess], None] | None = None,
+    make: Callable[[int], BrokerProcess] | None = None,
 ) -> int:
-    """Run the embedded broker in the foreground until SIGINT or SIGTERM; the exit code.
+    """Run a local broker in the foreground until SIGINT or SIGTERM; the exit code.
 
-    `on_ready` is called once the broker answers (the CLI prints the address there).
+    `make` builds the broker for a port (default: the embedded broker in the settings' data
+    folder); `on_ready` is called once it answers (the CLI prints the address there).
     Returns 0 after a signal, 1 when the broker process dies on its own.
     """
     bootstrap = settings.bootstrap_servers
     if not is_local_bootstrap(bootstrap):
         raise ConfigError(
-            "`warmhandoff broker` starts a local broker: set WARMHANDOFF_BOOTSTRAP_SERVERS to "
+            "this command starts a local broker: set WARMHANDOFF_BOOTSTRAP_SERVERS to "
             f"localhost:PORT, not {bootstrap}"
         )
     if broker_answers(bootstrap):
@@ -402,7 +406,12 @@ def run_broker_forever(
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         port = bootstrap_hosts(bootstrap)[0][1]
-        with EmbeddedBroker(port=port, data_dir=settings.data_dir) as broker:
+        made = (
+            make(port)
+            if make is not None
+            else EmbeddedBroker(port=port, data_dir=settings.data_dir)
+        )
+        with made as broker:
             (on_ready or _log_ready)(broker)
             while not stop.wait(0.5):
                 if not broker.running:
@@ -416,7 +425,7 @@ def run_broker_forever(
             signal.signal(sig, handler)
 
 
-def _log_ready(broker: EmbeddedBroker) -> None:
+def _log_ready(broker: BrokerProcess) -> None:
     log.info("broker.ready", bootstrap=broker.bootstrap, log_file=str(broker.log_path))
 
 

@@ -141,6 +141,14 @@ CONSUMER_LAG = Gauge(
     ["topic"],
     registry=REGISTRY,
 )
+MISPARTITIONED = Counter(
+    "warmhandoff_mispartitioned_total",
+    "Turns and handoff events that arrived on another partition than murmur2 of their "
+    "conversation_id gives (a producer on librdkafka's default partitioner, or without a "
+    "key), by input and by what the worker did: repartitioned or dead_lettered",
+    ["input", "action"],
+    registry=REGISTRY,
+)
 CONSUMER_OFFSET_GAPS = Counter(
     "warmhandoff_consumer_offset_gaps_total",
     "Offset gaps seen by the worker's consumer on an input topic (records skipped: see "

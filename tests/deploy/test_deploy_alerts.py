@@ -38,6 +38,8 @@ EXPECTED_ALERTS = {
     "WarmhandoffLearnerDown",
     # Records skipped by a worker's consumer (an offset gap on an input topic).
     "WarmhandoffConsumerSkippedRecords",
+    # Producers partitioning otherwise than the Java client (librdkafka's default).
+    "WarmhandoffMispartitionedInput",
 }
 
 

@@ -163,6 +163,9 @@ CASES = [
     case("broker", "--bootstrap", "localhost:99999", says="bad port"),
     case("broker", "--bootstrap", "{listening}", says="already answers"),
     case("broker", "--bootstrap", "example.com:9092", says="WEB_PORT", web_port="notaport"),
+    case("kafka", "--bootstrap", "example.com:9092", says="starts a local broker"),
+    case("kafka", "--bootstrap", "localhost:99999", says="bad port"),
+    case("kafka", "--bootstrap", "{listening}", says="already answers"),
     case("broker", "--bogus", says="unrecognized arguments"),
     # topics
     case("topics", says="required: action"),

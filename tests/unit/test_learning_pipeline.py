@@ -15,6 +15,7 @@ from warmhandoff.streams.core.pipeline import new_state, process_turn
 from warmhandoff.streams.lab.simulation.learning import active_copy
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.policy.model import Policy
+from warmhandoff.streams.runtime.partitioning import partition_for
 
 T0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 
@@ -117,11 +118,17 @@ async def test_the_worker_records_the_learned_score_of_a_loaded_model(tmp_path: 
         return [orjson.loads(v) for t, v in sent if t.endswith("escalation.decisions")]
 
     async with pipeline.turns_agent.test_context() as agent:
-        await agent.put(key=b"c-1", value=turn(0, "where is my order?").model_dump_json().encode())
+        await agent.put(
+            key=b"c-1",
+            partition=partition_for(b"c-1", 8),
+            value=turn(0, "where is my order?").model_dump_json().encode(),
+        )
         assert decisions()[-1].get("learned_score") is None  # no model loaded yet
         pipeline.learned = LinearScorer.from_snapshot(snapshot)
         await agent.put(
-            key=b"c-1", value=turn(1, "it was due on Monday").model_dump_json().encode()
+            key=b"c-1",
+            partition=partition_for(b"c-1", 8),
+            value=turn(1, "it was due on Monday").model_dump_json().encode(),
         )
     score = decisions()[-1]["learned_score"]
     assert isinstance(score, float) and 0.0 <= score <= 1.0

@@ -12,6 +12,7 @@ import orjson
 from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.contract.topics import load_topics
 from warmhandoff.streams.policy import load_policy
+from warmhandoff.streams.runtime.partitioning import partition_for
 from warmhandoff.streams.runtime.policy_reload import PolicyWatcher
 from warmhandoff.streams.services.worker.app import Pipeline
 
@@ -86,12 +87,12 @@ async def test_a_worker_decides_with_the_new_version_without_restarting(tmp_path
         return [orjson.loads(v) for t, v in sent if t.endswith("escalation.decisions")][-1]
 
     async with pipeline.turns_agent.test_context() as agent:
-        await agent.put(key=b"c-1", value=angry("c-1"))
+        await agent.put(key=b"c-1", partition=partition_for(b"c-1", 8), value=angry("c-1"))
         first = last_decision()
         assert first["policy_version"].startswith("v1-") and first["action"] == "escalate"
         write(path, "v2", sentiment_enabled=False)
         assert await pipeline.reload_policy() is True
-        await agent.put(key=b"c-2", value=angry("c-2"))
+        await agent.put(key=b"c-2", partition=partition_for(b"c-2", 8), value=angry("c-2"))
         second = last_decision()
         assert second["policy_version"].startswith("v2-") and second["action"] == "none"
         assert await pipeline.reload_policy() is False  # nothing changed since

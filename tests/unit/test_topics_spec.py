@@ -134,6 +134,8 @@ def test_internal_topics_match_what_faust_creates() -> None:
         "t1.wh-conversations-changelog",
         "t1.wh-pending_transfers-changelog",
         "t1.wh-timers",
+        "t1.wh-turns-repartition",
+        "t1.wh-handoff-events-repartition",
     }
 
 
@@ -175,7 +177,7 @@ def test_unknown_topic_is_a_key_error(topics: Topics) -> None:
 
 
 def test_iteration_and_lookup(topics: Topics) -> None:
-    assert len(topics) == len(list(topics)) == len(topics.keys()) == 16
+    assert len(topics) == len(list(topics)) == len(topics.keys()) == 18
     assert "deadletter" in topics and "nope" not in topics
     assert dict(topics.items())["alerts"].name == "alerts"
 

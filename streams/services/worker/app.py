@@ -65,7 +65,7 @@ from warmhandoff.streams.learning.features import features
 from warmhandoff.streams.learning.scorer import MIN_EXAMPLES, LinearScorer, SnapshotError
 from warmhandoff.streams.learning.survey import survey_directive
 from warmhandoff.streams.policy.model import Policy
-from warmhandoff.streams.runtime import metrics, storage
+from warmhandoff.streams.runtime import metrics, partitioning, storage
 from warmhandoff.streams.runtime.faust_app import faust_config, transactional_id
 from warmhandoff.streams.runtime.learned_model import REFRESH_SECONDS, latest_snapshot
 from warmhandoff.streams.runtime.policy_reload import RELOAD_SECONDS, PolicyWatcher
@@ -102,6 +102,8 @@ class Outputs:
     deadletter: str
     timers: str
     events: str
+    turns_repartition: str
+    events_repartition: str
     audit: str | None  # audit.decisions, None when WARMHANDOFF_AUDIT_DECISIONS is off
 
     @classmethod
@@ -115,6 +117,8 @@ class Outputs:
             deadletter=topics.name("deadletter"),
             timers=topics.name("timers"),
             events=topics.name("handoff.events"),
+            turns_repartition=topics.name("repartition.turns"),
+            events_repartition=topics.name("repartition.events"),
             audit=topics.name("audit.decisions") if audit else None,
         )
 
@@ -208,6 +212,22 @@ class Pipeline:
         self.events_agent = self.app.agent(self.events_topic, name="handoff_events", concurrency=1)(
             self._events
         )
+        # What a producer put on another partition than its conversation's comes back through
+        # these, to the worker that holds the conversation (streams/runtime/partitioning.py).
+        self.turns_repartition_topic = self._topic("repartition.turns")
+        self.events_repartition_topic = self._topic("repartition.events")
+        # Under exactly-once they are not consumed: with their agents, a worker killed with
+        # kill -9 left turns undecided (tests/faults, measured), so misplaced records are then
+        # dead-lettered instead (`mispartitioned_action`).
+        if self.mispartitioned_action == "repartition":
+            self.app.agent(self.turns_repartition_topic, name="turns_repartition", concurrency=1)(
+                self._turns
+            )
+            self.app.agent(self.events_repartition_topic, name="events_repartition", concurrency=1)(
+                self._events
+            )
+        self._partitions = self.topics.spec("conversation.turns").partitions
+        self._warned_misplaced: set[str] = set()
 
     def _schedule(self) -> None:
         """Timers and tasks: overdue deadlines, lag, the learned model, the policy file."""
@@ -223,8 +243,11 @@ class Pipeline:
     def _start_counters_at_zero(self) -> None:
         """Counters an alert watches start at zero, so a worker's first increment is a change
         (`increase()` does not see a series that is born at 1)."""
-        for topic in (self.turns_topic, self.events_topic, self.timers_topic):
+        for topic in self._input_topics():
             metrics.CONSUMER_OFFSET_GAPS.labels(topic.get_topic_name())
+        for kind in ("turns", "events"):
+            for action in ("repartitioned", "dead_lettered"):
+                metrics.MISPARTITIONED.labels(kind, action)
         for outcome in lifecycle.DEADLINE_OUTCOMES:
             metrics.HANDOFF_DEADLINES.labels(outcome)
         for kind in HandoffEventType:
@@ -249,10 +272,7 @@ class Pipeline:
     async def _measure_lag(self) -> None:
         """Consumer lag per input topic: high-water mark minus the next offset to read."""
         consumer = self.app.consumer
-        inputs = {
-            topic.get_topic_name()
-            for topic in (self.turns_topic, self.timers_topic, self.events_topic)
-        }
+        inputs = {topic.get_topic_name() for topic in self._input_topics()}
         lag: dict[str, int] = dict.fromkeys(inputs, 0)
         for tp in consumer.assignment():
             if tp.topic not in inputs:
@@ -264,6 +284,24 @@ class Pipeline:
             behind = highwater - (read + 1 if read is not None else 0)
             lag[tp.topic] = lag.get(tp.topic, 0) + max(0, behind)
         metrics.observe_lag(lag)
+
+    @property
+    def mispartitioned_action(self) -> str:
+        """What happens to a misplaced record: `WARMHANDOFF_MISPARTITIONED`, except that under
+        exactly-once it is always dead-lettered (see `_declare_agents`)."""
+        if self.settings.processing_guarantee == "exactly_once":
+            return "dead_letter"
+        return self.settings.mispartitioned
+
+    def _input_topics(self) -> tuple[faust.TopicT, ...]:
+        """Every topic an agent consumes."""
+        return (
+            self.turns_topic,
+            self.events_topic,
+            self.timers_topic,
+            self.turns_repartition_topic,
+            self.events_repartition_topic,
+        )
 
     def _topic(self, key: str, *, compacting: bool = False) -> faust.TopicT:
         """A Faust topic bound to a topics.yaml entry (raw bytes, no Faust envelope)."""
@@ -292,6 +330,11 @@ class Pipeline:
                 yield None
                 continue
             decode_seconds.observe(time.perf_counter() - started)
+            if msg.topic != self.out.turns_repartition and await self._misplaced(
+                msg, turn.conversation_id, now, stage="detect"
+            ):
+                yield None
+                continue
             with structlog.contextvars.bound_contextvars(conversation_id=turn.conversation_id):
                 async with self._state_lock:
                     await self.handle_turn(turn, now)
@@ -436,6 +479,11 @@ class Pipeline:
                 await self._dead_letter(wrong, msg, now, stage="lifecycle")
                 yield None
                 continue
+            if msg.topic != self.out.events_repartition and await self._misplaced(
+                msg, handoff_event.conversation_id, now, stage="lifecycle"
+            ):
+                yield None
+                continue
             with structlog.contextvars.bound_contextvars(
                 conversation_id=handoff_event.conversation_id
             ):
@@ -546,6 +594,29 @@ class Pipeline:
                 priority=result.handoff.routing.priority,
             )
         return [await self.send(topic, k, value) for topic, k, value in sends]
+
+    async def _misplaced(
+        self, msg: Any, conversation_id: str, now: datetime, *, stage: str
+    ) -> bool:
+        """Whether a record sits on another partition than its conversation's; if so it is
+        forwarded there or dead-lettered (`WARMHANDOFF_MISPARTITIONED`), and counted."""
+        key = conversation_id.encode()
+        why = partitioning.misplaced(key, msg.partition, self._partitions)
+        if why is None:
+            return False
+        kind = "turns" if stage == "detect" else "events"
+        if self.mispartitioned_action == "dead_letter":
+            metrics.MISPARTITIONED.labels(kind, "dead_lettered").inc()
+            await self._dead_letter(Rejected(partitioning.REASON, why), msg, now, stage=stage)
+            return True
+        metrics.MISPARTITIONED.labels(kind, "repartitioned").inc()
+        if msg.topic not in self._warned_misplaced:
+            # Once per input topic and process: the counter and its alert carry the rest.
+            self._warned_misplaced.add(msg.topic)
+            log.warning("input.repartitioned", topic=msg.topic, partition=msg.partition, why=why)
+        forward = self.out.turns_repartition if kind == "turns" else self.out.events_repartition
+        await self.send(forward, key, msg.value)
+        return True
 
     async def _dead_letter(
         self, rejected: Rejected, msg: Any, now: datetime, *, stage: str = "detect"
