@@ -242,3 +242,33 @@ def first_seen_seqs(decisions: list[dict[str, Any]]) -> dict[str, list[int]]:
         seen.add(d["decision_id"])
         seqs.setdefault(d["conversation_id"], []).append(d["seq"])
     return seqs
+
+
+def decisions_as_replay(
+    turns: list[Turn], decisions: list[dict[str, Any]], policy: Policy
+) -> dict[str, int]:
+    """Each turn's decision read back against the pipeline's own replay of the same turns:
+    action, trigger codes and handoff id; `{"compared", "differ", "missing"}`."""
+    states: dict[str, Any] = {}
+    expected: dict[tuple[str, int], tuple[str, tuple[str, ...], str | None]] = {}
+    for turn in turns:
+        state = states.setdefault(turn.conversation_id, new_state(turn.conversation_id))
+        result = process_turn(state, turn, policy, now=turn.ts)
+        if result is not None and result.decision is not None:
+            d = result.decision
+            codes = tuple(sorted(h.code for h in d.triggers))
+            expected[(d.conversation_id, d.seq)] = (d.action.value, codes, d.handoff_id)
+    got = {
+        (d["conversation_id"], d["seq"]): (
+            d["action"],
+            tuple(sorted(h["code"] for h in d["triggers"])),
+            d.get("handoff_id"),
+        )
+        for d in decisions
+        if d["signals"]["role"] != "system"  # (the gather timer's decide too)
+    }
+    return {
+        "compared": len(expected),
+        "differ": sum(1 for k, v in expected.items() if k in got and got[k] != v),
+        "missing": sum(1 for k in expected if k not in got),
+    }

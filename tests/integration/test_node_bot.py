@@ -22,7 +22,7 @@ from warmhandoff.streams.runtime.broker import free_port
 from warmhandoff.streams.runtime.partitioning import partition_for
 
 from .. import node_bot
-from .conftest import Deployment, expected_handoffs, read_until, traffic
+from .conftest import Deployment, decisions_as_replay, expected_handoffs, read_until, traffic
 from .test_lifecycle_e2e import ANGRY, lifecycle_event
 from .test_partitioning import metric
 from .test_worker_ops import wait_for_status
@@ -125,6 +125,8 @@ async def test_node_bot_gets_the_decisions_of_the_python_client(
             if d["signals"]["role"] != "system"
         }
         assert decided == {(t.conversation_id, t.seq) for t in turns}
+        check = decisions_as_replay(turns, outputs.decisions, deployment.policy)
+        assert check == {"compared": len(turns), "differ": 0, "missing": 0}
         # KafkaJS's default partitioner is the Java client's: nothing had to be forwarded.
         for kind in ("turns", "events"):
             assert (

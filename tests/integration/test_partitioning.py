@@ -21,7 +21,14 @@ from warmhandoff.streams.contract.models import Role, Turn
 from warmhandoff.streams.runtime.broker import free_port
 from warmhandoff.streams.runtime.partitioning import partition_for
 
-from .conftest import Deployment, Outputs, expected_handoffs, read_until, traffic
+from .conftest import (
+    Deployment,
+    Outputs,
+    decisions_as_replay,
+    expected_handoffs,
+    read_until,
+    traffic,
+)
 from .test_lifecycle_e2e import ANGRY, lifecycle_event, types
 from .test_worker_ops import wait_for_status
 
@@ -112,6 +119,8 @@ async def test_turns_and_events_on_librdkafkas_default_partitions_are_forwarded(
             if d["signals"]["role"] != "system"  # (the gather timer's decide too)
         }
         assert decided == {(t.conversation_id, t.seq) for t in turns}
+        check = decisions_as_replay(turns, outputs.decisions, deployment.policy)
+        assert check == {"compared": len(turns), "differ": 0, "missing": 0}
         assert outputs.deadletters == []
         assert await metric(
             port, "warmhandoff_mispartitioned_total", input="turns", action="repartitioned"

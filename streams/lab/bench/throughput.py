@@ -9,7 +9,11 @@ a fifth escalating), measured one phase after another:
     against `warmhandoff replay` of the same turns (correctness is not traded for speed);
 (d) open-loop latency: fresh turns offered at a fixed rate (half the sustained rate by
     default) to the running worker, turn timestamp → decision and → handoff produced;
-(e) scale-out: a second backlog drained by two worker processes, as a ratio to one.
+(e) scale-out: a second backlog drained by two worker processes, as a ratio to one;
+(f) misplaced turns: a fresh worker drains a backlog partitioned as the Java client does, then
+    one published on the partitions librdkafka's default partitioner picks (CRC32 of the key),
+    which it forwards to their conversations' partitions: the CPU of each, as a ratio, is the
+    price of a bot on the wrong partitioner.
 
 Each process under test runs alone (the bench itself only produces the backlog before a
 phase starts, then waits): sustained rate is the slope of the output records' timestamps
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +52,7 @@ from warmhandoff.streams.lab.bench import profile as bench_profile
 from warmhandoff.streams.policy.loader import load_policy
 from warmhandoff.streams.runtime.apache_kafka import ApacheKafka
 from warmhandoff.streams.runtime.broker import EmbeddedBroker, free_port
+from warmhandoff.streams.runtime.partitioning import partition_for
 from warmhandoff.streams.runtime.topic_admin import apply_topics
 
 #: The worker's processing guarantees (WorkerSettings.processing_guarantee).
@@ -200,14 +206,22 @@ class Bench:
         finally:
             await admin.close()
 
-    async def produce(self, turns: Sequence[dict[str, Any]], topic: str | None = None) -> None:
-        """Put a backlog of turns on the turns topic (or `topic`), keyed by conversation."""
+    async def produce(
+        self, turns: Sequence[dict[str, Any]], topic: str | None = None, *, crc32: bool = False
+    ) -> None:
+        """Put a backlog of turns on the turns topic (or `topic`), keyed by conversation; with
+        `crc32`, on the partitions librdkafka's default partitioner would pick."""
         producer = AIOKafkaProducer(**self.kwargs, linger_ms=20, max_batch_size=1 << 20)
+        partitions = self.topics.spec("conversation.turns").partitions
         await producer.start()
         try:
             for t in turns:
+                key = t["conversation_id"].encode()
                 await producer.send(
-                    topic or self.turns_topic, orjson.dumps(t), key=t["conversation_id"].encode()
+                    topic or self.turns_topic,
+                    orjson.dumps(t),
+                    key=key,
+                    partition=zlib.crc32(key) % partitions if crc32 else None,
                 )
             await producer.flush()
         finally:
@@ -237,6 +251,17 @@ class Bench:
                 if time.monotonic() > deadline:
                     raise WarmhandoffError(f"{group}: only {done} of {target} turns in time")
                 await asyncio.sleep(0.25)  # polls committed offsets: the processes are children
+        finally:
+            await reader.stop()
+
+    async def committed(self, group: str, topic: str | None = None) -> int:
+        """The records of the turns topic (or `topic`) `group` has committed so far."""
+        reader = AIOKafkaConsumer(**self.kwargs, group_id=group, enable_auto_commit=False)
+        await reader.start()
+        try:
+            partitions = range(self.topics.spec("conversation.turns").partitions)
+            tps = [TopicPartition(topic or self.turns_topic, p) for p in partitions]
+            return sum([(await reader.committed(tp)) or 0 for tp in tps])
         finally:
             await reader.stop()
 
@@ -380,6 +405,7 @@ class Outcome:
     relay: dict[str, Phase] = field(default_factory=dict)
     latency_ms: dict[str, Any] = field(default_factory=dict)
     scale_out: dict[str, float] = field(default_factory=dict)
+    misplaced: dict[str, float] = field(default_factory=dict)
     replay_check: dict[str, int] = field(default_factory=dict)
     state_bytes_per_conversation: float = 0.0
     profile: dict[str, float] = field(default_factory=dict)
@@ -410,6 +436,7 @@ class Outcome:
                 for name, p in self.relay.items()
             },
             "scale_out": self.scale_out,
+            "misplaced": self.misplaced,
             "outputs_match_replay": self.replay_check,
             "state_bytes_per_conversation": round(self.state_bytes_per_conversation),
             **({"worker_cpu_by_part": self.profile} if self.profile else {}),
@@ -578,7 +605,53 @@ async def run_phases(
         "cpu_s_per_1k_turns": round(both.cpu_s_per_1k_turns, 3),
     }
     say(f"(e) two workers: {both.turns_per_s:,.0f} turns/s ({ratio:.2f}x one)")
+    outcome.misplaced = await misplaced_phase(bench, n, seed)
     return outcome
+
+
+async def misplaced_phase(bench: Bench, n: int, seed: int) -> dict[str, float]:
+    """(f): one fresh worker drains a backlog published as the Java client partitions, then
+    one published on librdkafka's default partitions; the CPU it spent on each, start to
+    last commit (forwarding happens early in a drain, so a window inside it would miss it)."""
+    topics = bench.topics
+    partitions = topics.spec("conversation.turns").partitions
+    placed = simulated_turns(n, seed=seed + 3, prefix="p")
+    misplaced = simulated_turns(n, seed=seed + 4, prefix="m")
+    moved = sum(
+        zlib.crc32(key) % partitions != partition_for(key, partitions)
+        for key in (t["conversation_id"].encode() for t in misplaced)
+    )
+    group = topics.faust_app_id
+    one, ports = bench.workers(1)
+    cpu: dict[str, float] = {}
+    try:
+        await wait_ready(ports, one)
+        pid = one[0].pid
+        done = await bench.committed(group)
+        for name, backlog in (("placed", placed), ("misplaced", misplaced)):
+            before = proc_cpu_seconds(pid)
+            await bench.produce(backlog, crc32=name == "misplaced")
+            done += n
+            await bench.wait_committed(group, done, one)
+            if name == "misplaced":  # and every forwarded turn decided
+                await bench.wait_committed(group, moved, one, topics.name("repartition.turns"))
+            cpu[name] = proc_cpu_seconds(pid) - before
+    finally:
+        for proc in one:
+            stop(proc)
+    cost = cpu["misplaced"] / cpu["placed"]
+    per_forward_ms = 1000 * (cpu["misplaced"] - cpu["placed"]) / max(moved, 1)
+    bench.say(
+        f"(f) {moved / n:.0%} of the turns on the wrong partition: {cost:.2f}x the CPU of the "
+        f"same backlog partitioned right, {per_forward_ms:.2f} ms more per forwarded turn"
+    )
+    return {
+        "share_misplaced": round(moved / n, 3),
+        "cpu_s_per_1k_turns_placed": round(1000 * cpu["placed"] / n, 3),
+        "cpu_s_per_1k_turns_misplaced": round(1000 * cpu["misplaced"] / n, 3),
+        "cpu_misplaced_vs_placed": round(cost, 2),
+        "cpu_ms_per_forwarded_turn": round(per_forward_ms, 3),
+    }
 
 
 async def bench_main(

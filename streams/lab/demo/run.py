@@ -223,7 +223,9 @@ async def _broker(workspace: Workspace, progress: Progress, running: _Running) -
     running.broker = EmbeddedBroker(port=free_port(), data_dir=workspace.root)
     await running.broker.astart()
     progress.done(
-        f"embedded broker (Tansu) up at {running.broker.bootstrap} ({progress.elapsed():.1f} s)"
+        f"embedded broker (Tansu) up at {running.broker.bootstrap} ({progress.elapsed():.1f} s);"
+        " it serves Python clients only: for bots on librdkafka (kcat, confluent-kafka) run"
+        " `warmhandoff kafka` and set WARMHANDOFF_BOOTSTRAP_SERVERS"
     )
     return running.broker.bootstrap
 
