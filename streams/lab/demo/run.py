@@ -224,7 +224,7 @@ async def _broker(workspace: Workspace, progress: Progress, running: _Running) -
     await running.broker.astart()
     progress.done(
         f"embedded broker (Tansu) up at {running.broker.bootstrap} ({progress.elapsed():.1f} s);"
-        " it serves Python clients only: for bots on librdkafka (kcat, confluent-kafka) run"
+        " bots on librdkafka (kcat, confluent-kafka) cannot connect to it: for those, run"
         " `warmhandoff kafka` and set WARMHANDOFF_BOOTSTRAP_SERVERS"
     )
     return running.broker.bootstrap
