@@ -24,6 +24,7 @@ from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.contract.models import Turn
 from warmhandoff.streams.contract.topics import Topics, load_topics
 from warmhandoff.streams.core.pipeline import expire_gather, new_state, process_turn
+from warmhandoff.streams.lab.bench.throughput import compare_with_replay
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.policy.model import Policy
 from warmhandoff.streams.runtime.topic_admin import apply_topics
@@ -244,31 +245,22 @@ def first_seen_seqs(decisions: list[dict[str, Any]]) -> dict[str, list[int]]:
     return seqs
 
 
-def decisions_as_replay(
-    turns: list[Turn], decisions: list[dict[str, Any]], policy: Policy
-) -> dict[str, int]:
-    """Each turn's decision read back against the pipeline's own replay of the same turns:
-    action, trigger codes and handoff id; `{"compared", "differ", "missing"}`."""
-    states: dict[str, Any] = {}
-    expected: dict[tuple[str, int], tuple[str, tuple[str, ...], str | None]] = {}
-    for turn in turns:
-        state = states.setdefault(turn.conversation_id, new_state(turn.conversation_id))
-        result = process_turn(state, turn, policy, now=turn.ts)
-        if result is not None and result.decision is not None:
-            d = result.decision
-            codes = tuple(sorted(h.code for h in d.triggers))
-            expected[(d.conversation_id, d.seq)] = (d.action.value, codes, d.handoff_id)
-    got = {
-        (d["conversation_id"], d["seq"]): (
-            d["action"],
-            tuple(sorted(h["code"] for h in d["triggers"])),
-            d.get("handoff_id"),
+async def decided_as_replay(dep: Deployment, turns: list[Turn], *, within: float = 120) -> Outputs:
+    """Read until every turn is decided; assert the handoffs, and each turn's decision (action,
+    triggers, handoff id), are what the pipeline's own replay of the same turns gives."""
+    expected = expected_handoffs(turns, dep.policy)
+    assert expected, "the traffic must contain escalations"
+    n_turns = len({(t.conversation_id, t.seq) for t in turns})
+
+    def done(o: Outputs) -> bool:
+        return (
+            o.handoff_ids() >= set(expected)
+            and len({d["decision_id"] for d in o.decisions}) >= n_turns
         )
-        for d in decisions
-        if d["signals"]["role"] != "system"  # (the gather timer's decide too)
-    }
-    return {
-        "compared": len(expected),
-        "differ": sum(1 for k, v in expected.items() if k in got and got[k] != v),
-        "missing": sum(1 for k in expected if k not in got),
-    }
+
+    outputs = await read_until(dep, done, within=within)
+    assert all(w.alive() for w in dep.workers), dep.logs()
+    assert outputs.handoff_ids() == set(expected), dep.logs()
+    check, _ = compare_with_replay(turns, outputs.decisions, dep.policy)
+    assert check == {"compared": n_turns, "differ": 0, "missing": 0}, check
+    return outputs

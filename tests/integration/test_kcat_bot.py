@@ -14,21 +14,21 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from warmhandoff.streams.contract.models import Role, Turn
+from warmhandoff.streams.contract.models import Turn
 from warmhandoff.streams.runtime.broker import free_port
 from warmhandoff.streams.runtime.partitioning import partition_for
 
 from ..brokers import TestBroker
-from .conftest import Deployment, decisions_as_replay, expected_handoffs, read_until, traffic
-from .test_lifecycle_e2e import ANGRY, lifecycle_event
-from .test_partitioning import librdkafka_default, metric
+from .conftest import Deployment, decided_as_replay, expected_handoffs, traffic
+from .test_lifecycle_e2e import angry_turns, lifecycle_event
+from .test_partitioning import librdkafka_default, metric, misplaced_ids
 from .test_worker_ops import wait_for_status
 
 KCAT = shutil.which("kcat") or shutil.which("kafkacat")
@@ -112,33 +112,12 @@ async def test_kcat_bot_gets_the_decisions_of_the_python_client(
 ) -> None:
     partitions = deployment.topics.spec("conversation.turns").partitions
     turns = traffic(30, seed=43)
-    expected = expected_handoffs(turns, deployment.policy)
-    assert expected, "the generated traffic must contain escalations"
     port = free_port()
-    worker = deployment.worker(web_port=port)
+    deployment.worker(web_port=port)
     await wait_for_status(port, "/readyz", 200, within=90)
     chosen = {} if partitioner == "murmur2_random" else {"PARTITIONER": "consistent_random"}
     publish(deployment, "turns", turn_lines(turns), **chosen)
-
-    n_turns = len({(t.conversation_id, t.seq) for t in turns})
-    outputs = await read_until(
-        deployment,
-        lambda o: (
-            o.handoff_ids() >= set(expected)
-            and len({d["decision_id"] for d in o.decisions}) >= n_turns
-        ),
-        within=120,
-    )
-    assert worker.alive(), deployment.logs()
-    assert outputs.handoff_ids() == set(expected), deployment.logs()
-    decided = {
-        (d["conversation_id"], d["seq"])
-        for d in outputs.decisions
-        if d["signals"]["role"] != "system"
-    }
-    assert decided == {(t.conversation_id, t.seq) for t in turns}
-    check = decisions_as_replay(turns, outputs.decisions, deployment.policy)
-    assert check == {"compared": len(turns), "differ": 0, "missing": 0}
+    await decided_as_replay(deployment, turns)
     moved = await metric(
         port, "warmhandoff_mispartitioned_total", input="turns", action="repartitioned"
     )
@@ -153,6 +132,7 @@ async def test_kcat_bot_gets_the_decisions_of_the_python_client(
         assert moved > 0
 
     # The bot reads its directives with the script: a status for every handoff.
+    expected = expected_handoffs(turns, deployment.policy)
     cids = sorted(set(expected.values()))
     found = await directives_until(
         deployment,
@@ -164,22 +144,22 @@ async def test_kcat_bot_gets_the_decisions_of_the_python_client(
     assert {d["conversation_id"] for d in found} <= set(cids)
 
 
-async def test_kcat_bot_through_accept_pause_resolve_resume(deployment: Deployment) -> None:
-    worker = deployment.worker()
-    cid = f"kcat-{uuid.uuid4().hex[:6]}"
-    start = datetime.now(UTC)
-    angry = [
-        Turn(
-            conversation_id=cid,
-            seq=seq,
-            ts=start + timedelta(seconds=seq),
-            role=Role.customer,
-            text=text,
-            locale="en-US",
-        )
-        for seq, text in enumerate(ANGRY)
-    ]
-    publish(deployment, "turns", turn_lines(angry))
+@pytest.mark.parametrize(
+    "partitioner", ["murmur2_random", "librdkafka_default"], ids=["murmur2", "default"]
+)
+async def test_kcat_bot_through_accept_pause_resolve_resume(
+    deployment: Deployment, partitioner: str
+) -> None:
+    """With librdkafka's default, a mixed deployment: the bot's turns and the CRM's accept on
+    librdkafka's partitions, the sink's `delivered` on murmur2's as warmhandoff's sinks send it."""
+    port = free_port()
+    worker = deployment.worker(web_port=port)
+    partitions = deployment.topics.spec("conversation.turns").partitions
+    default = partitioner == "librdkafka_default"
+    chosen = {"PARTITIONER": "consistent_random"} if default else {}
+    (cid,) = misplaced_ids(f"kcat-{uuid.uuid4().hex[:6]}", 1, partitions)
+    angry = angry_turns(cid, datetime.now(UTC))
+    publish(deployment, "turns", turn_lines(angry), **chosen)
 
     def mine(ds: list[dict[str, Any]]) -> list[str]:
         return [d["type"] for d in ds]
@@ -191,13 +171,15 @@ async def test_kcat_bot_through_accept_pause_resolve_resume(deployment: Deployme
     def event(kind: str, **extra: Any) -> tuple[str, bytes]:
         return cid, orjson.dumps(lifecycle_event(cid, hid, kind, **extra))
 
-    publish(
-        deployment,
-        "events",
-        [event("delivered", source="sink:kcat"), event("accepted", agent_id="a-1")],
-    )
+    publish(deployment, "events", [event("delivered", source="sink:kcat")])
+    publish(deployment, "events", [event("accepted", agent_id="a-1")], **chosen)
     found = await directives_until(deployment, [cid], lambda ds: "pause" in mine(ds), within=60)
     assert mine(found) == ["status", "pause"], deployment.logs()
-    publish(deployment, "events", [event("resolved", agent_id="a-1")])
+    publish(deployment, "events", [event("resolved", agent_id="a-1")], **chosen)
     found = await directives_until(deployment, [cid], lambda ds: "survey" in mine(ds), within=60)
     assert mine(found) == ["status", "pause", "resume", "survey"]
+    forwarded = [
+        await metric(port, "warmhandoff_mispartitioned_total", input=kind, action="repartitioned")
+        for kind in ("turns", "events")
+    ]
+    assert forwarded == ([len(angry), 2] if default else [0, 0])

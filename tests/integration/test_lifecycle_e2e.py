@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from warmhandoff.agents.client import BotClient
 from warmhandoff.agents.turns import turn
 from warmhandoff.streams.config.connection import aiokafka_kwargs
-from warmhandoff.streams.contract.models import Role
+from warmhandoff.streams.contract.models import Role, Turn
 from warmhandoff.streams.runtime.broker import free_port
 
 from .conftest import Deployment, Outputs, read_until
@@ -45,6 +45,14 @@ def lifecycle_event(cid: str, hid: str, kind: str, **extra: Any) -> dict[str, An
         "source": "contact-centre:it",
         **extra,
     }
+
+
+def angry_turns(cid: str, start: datetime) -> list[Turn]:
+    """The conversation that escalates: `ANGRY`, a second apart from `start`."""
+    return [
+        turn(cid, seq, Role.customer, text, now=start + timedelta(seconds=seq), locale="en-US")
+        for seq, text in enumerate(ANGRY)
+    ]
 
 
 def types(o: Outputs, cid: str) -> list[str]:

@@ -9,7 +9,7 @@ import asyncio
 import os
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -17,13 +17,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from warmhandoff.streams.config.connection import aiokafka_kwargs
-from warmhandoff.streams.contract.models import Role, Turn
+from warmhandoff.streams.contract.models import Turn
 from warmhandoff.streams.runtime.broker import free_port
 from warmhandoff.streams.runtime.partitioning import partition_for
 
 from .. import node_bot
-from .conftest import Deployment, decisions_as_replay, expected_handoffs, read_until, traffic
-from .test_lifecycle_e2e import ANGRY, lifecycle_event
+from .conftest import Deployment, decided_as_replay, expected_handoffs, read_until, traffic
+from .test_lifecycle_e2e import angry_turns, lifecycle_event
 from .test_partitioning import metric
 from .test_worker_ops import wait_for_status
 
@@ -102,31 +102,12 @@ async def test_node_bot_gets_the_decisions_of_the_python_client(
 ) -> None:
     turns = traffic(30, seed=44)
     expected = expected_handoffs(turns, deployment.policy)
-    assert expected, "the generated traffic must contain escalations"
     port = free_port()
-    worker = deployment.worker(web_port=port)
+    deployment.worker(web_port=port)
     await wait_for_status(port, "/readyz", 200, within=90)
     bot = await start_bot(deployment, modules, turns, tmp_path, "node-it")
     try:
-        n_turns = len({(t.conversation_id, t.seq) for t in turns})
-        outputs = await read_until(
-            deployment,
-            lambda o: (
-                o.handoff_ids() >= set(expected)
-                and len({d["decision_id"] for d in o.decisions}) >= n_turns
-            ),
-            within=120,
-        )
-        assert worker.alive(), deployment.logs()
-        assert outputs.handoff_ids() == set(expected), deployment.logs()
-        decided = {
-            (d["conversation_id"], d["seq"])
-            for d in outputs.decisions
-            if d["signals"]["role"] != "system"
-        }
-        assert decided == {(t.conversation_id, t.seq) for t in turns}
-        check = decisions_as_replay(turns, outputs.decisions, deployment.policy)
-        assert check == {"compared": len(turns), "differ": 0, "missing": 0}
+        await decided_as_replay(deployment, turns)
         # KafkaJS's default partitioner is the Java client's: nothing had to be forwarded.
         for kind in ("turns", "events"):
             assert (
@@ -155,18 +136,7 @@ async def test_node_bot_through_accept_pause_resolve_resume_and_the_survey(
 ) -> None:
     worker = deployment.worker()
     cid = f"node-{uuid.uuid4().hex[:6]}"
-    start = datetime.now(UTC)
-    angry = [
-        Turn(
-            conversation_id=cid,
-            seq=seq,
-            ts=start + timedelta(seconds=seq),
-            role=Role.customer,
-            text=text,
-            locale="en-US",
-        )
-        for seq, text in enumerate(ANGRY)
-    ]
+    angry = angry_turns(cid, datetime.now(UTC))
     bot = await start_bot(deployment, modules, angry, tmp_path, "node-life")
 
     def types(ds: list[dict[str, Any]]) -> list[str]:

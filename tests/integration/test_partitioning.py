@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import aiohttp
 import orjson
@@ -17,19 +17,17 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from warmhandoff.streams.config.connection import aiokafka_kwargs
-from warmhandoff.streams.contract.models import Role, Turn
 from warmhandoff.streams.runtime.broker import free_port
 from warmhandoff.streams.runtime.partitioning import partition_for
 
 from .conftest import (
     Deployment,
     Outputs,
-    decisions_as_replay,
-    expected_handoffs,
+    decided_as_replay,
     read_until,
     traffic,
 )
-from .test_lifecycle_e2e import ANGRY, lifecycle_event, types
+from .test_lifecycle_e2e import ANGRY, angry_turns, lifecycle_event, types
 from .test_worker_ops import wait_for_status
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -84,8 +82,6 @@ async def test_turns_and_events_on_librdkafkas_default_partitions_are_forwarded(
     turns_topic = deployment.topics.name("conversation.turns")
     events_topic = deployment.topics.name("handoff.events")
     turns = traffic(40, seed=41)
-    expected = expected_handoffs(turns, deployment.policy)
-    assert expected, "the generated traffic must contain escalations"
     moved = sum(
         librdkafka_default(t.conversation_id.encode(), partitions)
         != partition_for(t.conversation_id.encode(), partitions)
@@ -93,7 +89,7 @@ async def test_turns_and_events_on_librdkafkas_default_partitions_are_forwarded(
     )
     assert 0 < moved < len(turns), "the traffic must mix misplaced and well placed turns"
     port = free_port()
-    worker = deployment.worker(web_port=port)
+    deployment.worker(web_port=port)
     await wait_for_status(port, "/readyz", 200, within=90)
     producer = AIOKafkaProducer(**aiokafka_kwargs(deployment.settings))
     await producer.start()
@@ -102,25 +98,7 @@ async def test_turns_and_events_on_librdkafkas_default_partitions_are_forwarded(
             value = t.model_dump_json(exclude_none=True).encode()
             await send_like_librdkafka(producer, turns_topic, t.conversation_id, value, partitions)
 
-        n_turns = len({(t.conversation_id, t.seq) for t in turns})
-
-        def all_decided(o: Outputs) -> bool:
-            return (
-                o.handoff_ids() >= set(expected)
-                and len({d["decision_id"] for d in o.decisions}) >= n_turns
-            )
-
-        outputs = await read_until(deployment, all_decided, within=120)
-        assert worker.alive(), deployment.logs()
-        assert outputs.handoff_ids() == set(expected), deployment.logs()
-        decided = {
-            (d["conversation_id"], d["seq"])
-            for d in outputs.decisions
-            if d["signals"]["role"] != "system"  # (the gather timer's decide too)
-        }
-        assert decided == {(t.conversation_id, t.seq) for t in turns}
-        check = decisions_as_replay(turns, outputs.decisions, deployment.policy)
-        assert check == {"compared": len(turns), "differ": 0, "missing": 0}
+        outputs = await decided_as_replay(deployment, turns)
         assert outputs.deadletters == []
         assert await metric(
             port, "warmhandoff_mispartitioned_total", input="turns", action="repartitioned"
@@ -128,16 +106,7 @@ async def test_turns_and_events_on_librdkafkas_default_partitions_are_forwarded(
 
         # The lifecycle of a misplaced conversation whose desk also publishes on librdkafka.
         (cid,) = misplaced_ids(f"rdk-{uuid.uuid4().hex[:6]}", 1, partitions)
-        start = datetime.now(UTC)
-        for seq, text in enumerate(ANGRY):
-            angry = Turn(
-                conversation_id=cid,
-                seq=seq,
-                ts=start + timedelta(seconds=seq),
-                role=Role.customer,
-                text=text,
-                locale="en-US",
-            )
+        for angry in angry_turns(cid, datetime.now(UTC)):
             value = angry.model_dump_json(exclude_none=True).encode()
             await send_like_librdkafka(producer, turns_topic, cid, value, partitions)
         outputs = await read_until(
@@ -176,21 +145,9 @@ async def test_with_dead_letter_every_misplaced_turn_is_rejected_naming_the_fix(
     producer = AIOKafkaProducer(**aiokafka_kwargs(deployment.settings))
     await producer.start()
     try:
-        for seq, text in enumerate(ANGRY):
-            at = start + timedelta(seconds=seq)
-            for cid in [*misplaced, placed]:
-                value = (
-                    Turn(
-                        conversation_id=cid,
-                        seq=seq,
-                        ts=at,
-                        role=Role.customer,
-                        text=text,
-                        locale="en-US",
-                    )
-                    .model_dump_json(exclude_none=True)
-                    .encode()
-                )
+        for cid in [*misplaced, placed]:
+            for angry in angry_turns(cid, start):
+                value = angry.model_dump_json(exclude_none=True).encode()
                 if cid == placed:  # the Java client's partitioner: aiokafka's default
                     await producer.send_and_wait(turns_topic, value, key=cid.encode())
                 else:

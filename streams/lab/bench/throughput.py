@@ -47,9 +47,11 @@ from warmhandoff.agents.scenarios import generate
 from warmhandoff.streams.config.connection import aiokafka_kwargs
 from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
+from warmhandoff.streams.contract.models import Turn
 from warmhandoff.streams.contract.topics import Topics, load_topics
 from warmhandoff.streams.lab.bench import profile as bench_profile
 from warmhandoff.streams.policy.loader import load_policy
+from warmhandoff.streams.policy.model import Policy
 from warmhandoff.streams.runtime.apache_kafka import ApacheKafka
 from warmhandoff.streams.runtime.broker import EmbeddedBroker, free_port
 from warmhandoff.streams.runtime.partitioning import partition_for
@@ -450,14 +452,24 @@ def replay_check(
 ) -> tuple[dict[str, int], float]:
     """Compare the worker's turn decisions with replay's; also the mean state size."""
     from warmhandoff.streams.core.codec import decode_turn
+
+    decoded = [decode_turn(line, max_bytes=1 << 20) for line in turn_lines(turns)]
+    read = [orjson.loads(raw) for _, raw in decisions]
+    return compare_with_replay(decoded, read, load_policy(policy_file))
+
+
+def compare_with_replay(
+    turns: Sequence[Turn], decisions: Sequence[dict[str, Any]], policy: Policy
+) -> tuple[dict[str, int], float]:
+    """Each turn's decision as published (action, trigger codes, handoff id) against the
+    pipeline's replay of the same turns: `{"compared", "differ", "missing"}`, and the mean
+    size of the replayed conversations' state."""
     from warmhandoff.streams.core.pipeline import new_state, process_turn
     from warmhandoff.streams.core.transfer import decision_id
 
-    policy = load_policy(policy_file)
     expected: dict[tuple[str, int], tuple[str, tuple[str, ...], str | None]] = {}
     states: dict[str, Any] = {}
-    for line in turn_lines(turns):
-        turn = decode_turn(line, max_bytes=1 << 20)
+    for turn in turns:
         state = states.setdefault(turn.conversation_id, new_state(turn.conversation_id))
         result = process_turn(state, turn, policy, now=turn.ts)
         if result is not None and result.decision is not None:
@@ -465,12 +477,11 @@ def replay_check(
             codes = tuple(sorted(h.code for h in d.triggers))
             expected[(d.conversation_id, d.seq)] = (d.action.value, codes, d.handoff_id)
     got: dict[tuple[str, int], tuple[str, tuple[str, ...], str | None]] = {}
-    for _, raw in decisions:
-        d = orjson.loads(raw)
-        if d["decision_id"] != decision_id(d["conversation_id"], d["seq"]):
+    for out in decisions:
+        if out["decision_id"] != decision_id(out["conversation_id"], out["seq"]):
             continue  # a gather deadline's decision, driven by the wall clock, not a turn
-        codes = tuple(sorted(h["code"] for h in d["triggers"]))
-        got[(d["conversation_id"], d["seq"])] = (d["action"], codes, d.get("handoff_id"))
+        codes = tuple(sorted(h["code"] for h in out["triggers"]))
+        got[(out["conversation_id"], out["seq"])] = (out["action"], codes, out.get("handoff_id"))
     differ = sum(1 for k, v in expected.items() if k in got and got[k] != v)
     missing = sum(1 for k in expected if k not in got)
     sizes = [len(s.dumps()) for s in states.values()]

@@ -330,9 +330,10 @@ class Pipeline:
                 yield None
                 continue
             decode_seconds.observe(time.perf_counter() - started)
-            if msg.topic != self.out.turns_repartition and await self._misplaced(
-                msg, turn.conversation_id, now, stage="detect"
+            if msg.topic != self.out.turns_repartition and (
+                why := self._misplaced(turn.conversation_id, msg.partition)
             ):
+                await self._divert(msg, turn.conversation_id, why, now, stage="detect")
                 yield None
                 continue
             with structlog.contextvars.bound_contextvars(conversation_id=turn.conversation_id):
@@ -479,9 +480,10 @@ class Pipeline:
                 await self._dead_letter(wrong, msg, now, stage="lifecycle")
                 yield None
                 continue
-            if msg.topic != self.out.events_repartition and await self._misplaced(
-                msg, handoff_event.conversation_id, now, stage="lifecycle"
+            if msg.topic != self.out.events_repartition and (
+                why := self._misplaced(handoff_event.conversation_id, msg.partition)
             ):
+                await self._divert(msg, handoff_event.conversation_id, why, now, stage="lifecycle")
                 yield None
                 continue
             with structlog.contextvars.bound_contextvars(
@@ -595,28 +597,28 @@ class Pipeline:
             )
         return [await self.send(topic, k, value) for topic, k, value in sends]
 
-    async def _misplaced(
-        self, msg: Any, conversation_id: str, now: datetime, *, stage: str
-    ) -> bool:
-        """Whether a record sits on another partition than its conversation's; if so it is
-        forwarded there or dead-lettered (`WARMHANDOFF_MISPARTITIONED`), and counted."""
-        key = conversation_id.encode()
-        why = partitioning.misplaced(key, msg.partition, self._partitions)
-        if why is None:
-            return False
+    def _misplaced(self, conversation_id: str, partition: int) -> str | None:
+        """Why a record of this conversation does not belong on `partition` (None: it does);
+        a cached look-up on the hot path, no coroutine."""
+        return partitioning.misplaced(conversation_id.encode(), partition, self._partitions)
+
+    async def _divert(
+        self, msg: Any, conversation_id: str, why: str, now: datetime, *, stage: str
+    ) -> None:
+        """Forward a misplaced record to its conversation's partition, or dead-letter it
+        (`mispartitioned_action`); count it either way."""
         kind = "turns" if stage == "detect" else "events"
         if self.mispartitioned_action == "dead_letter":
             metrics.MISPARTITIONED.labels(kind, "dead_lettered").inc()
             await self._dead_letter(Rejected(partitioning.REASON, why), msg, now, stage=stage)
-            return True
+            return
         metrics.MISPARTITIONED.labels(kind, "repartitioned").inc()
         if msg.topic not in self._warned_misplaced:
             # Once per input topic and process: the counter and its alert carry the rest.
             self._warned_misplaced.add(msg.topic)
             log.warning("input.repartitioned", topic=msg.topic, partition=msg.partition, why=why)
         forward = self.out.turns_repartition if kind == "turns" else self.out.events_repartition
-        await self.send(forward, key, msg.value)
-        return True
+        await self.send(forward, conversation_id.encode(), msg.value)
 
     async def _dead_letter(
         self, rejected: Rejected, msg: Any, now: datetime, *, stage: str = "detect"
