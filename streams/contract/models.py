@@ -303,6 +303,17 @@ class Summary(_Out):
     text: str
 
 
+class SuggestedReply(_Out):
+    """A first reply the human may send as is or edit: from the policy's starting set, or
+    ranked from what agents sent before and how those handoffs ended."""
+
+    text: str  # redacted; customer-facing
+    macro_id: str | None = None
+    source: Literal["policy", "learned"] = "policy"
+    score: float | None = None  # smoothed share of uses that ended well (learned only)
+    uses: int = 0  # handoffs it was sent in (learned only)
+
+
 class Bundle(_Out):
     transcript: list[TranscriptLine]
     entities: dict[str, list[str]]
@@ -317,12 +328,23 @@ class Bundle(_Out):
     attachments: list[dict[str, str | None]] = []
     accessibility: list[str] = []
     redactions: int = 0
+    suggested_replies: list[SuggestedReply] = []
 
 
 class WaitEstimate(_Out):
     low_seconds: int
     high_seconds: int
     method: str
+
+
+class CaseRef(_Out):
+    """The customer's case this handoff belongs to: sinks upsert on `key`, so handoffs of one
+    customer on one topic within the policy's window share a case, whichever sink instance
+    writes it."""
+
+    key: str
+    customer_id: str
+    topic: str
 
 
 class HandoffRequest(_Out):
@@ -342,6 +364,7 @@ class HandoffRequest(_Out):
     wait: WaitEstimate | None = None
     policy_version: str
     bundle: Bundle
+    case: CaseRef | None = None  # None without a customer id: the sink opens a new case
 
 
 # --- bot.directives -------------------------------------------------------------------
@@ -403,6 +426,8 @@ class HandoffEventType(StrEnum):
     failed = "failed"
     handed_back = "handed_back"
     csat = "csat"
+    transferred = "transferred"  # the human moved the handoff to another queue (`queue`)
+    replied = "replied"  # the human's first reply to the customer (`reply`, `macro_id`)
 
 
 class HandoffEvent(_In):
@@ -417,6 +442,8 @@ class HandoffEvent(_In):
     queue: Short | None = None
     reason: Short | None = None
     csat: Annotated[int, Field(ge=1, le=5)] | None = None
+    reply: Annotated[str, Field(max_length=4000)] | None = None  # redacted by the desk
+    macro_id: Short | None = None
 
 
 class PresenceState(StrEnum):

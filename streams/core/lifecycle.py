@@ -73,6 +73,7 @@ _ENDINGS_WAITING = {
     E.cancelled: S.cancelled,
     E.failed: S.failed,
     E.handed_back: S.handed_back,
+    E.transferred: S.queued,
 }
 
 TRANSITIONS: dict[HandoffStatus, dict[E, HandoffStatus]] = {
@@ -109,10 +110,15 @@ TRANSITIONS: dict[HandoffStatus, dict[E, HandoffStatus]] = {
         E.resolved: S.resolved,
         E.handed_back: S.handed_back,
         E.abandoned: S.abandoned,
+        E.transferred: S.queued,  # to another queue: the customer waits for a human again
     },
     **{status: {} for status in CLOSED},
 }
-"""status → event type → next status. Anything else is rejected; `csat` never moves a handoff."""
+"""status → event type → next status. Anything else is rejected; `csat` and `replied` never
+move a handoff."""
+
+#: Outcomes and the human's first reply: recorded for learning, never a change of status.
+_NO_MOVE = frozenset({E.csat, E.replied})
 
 # Directive messages are customer-facing (models.Directive): the instruction to the bot is
 # the directive's type. `pause` means: stay in the channel in assist mode (look-ups and
@@ -199,12 +205,14 @@ def apply_event(
     remember(state.recent_event_ids, event.event_id, MAX_EVENT_IDS)
     current = status_of(state)
     assert current is not None  # _check: the event is for the latest handoff
-    if event.type is E.csat:
+    if event.type in _NO_MOVE:
         return Outcome(status=current)
     new = TRANSITIONS[current][event.type]
     out = Outcome(status=new)
     state.handoff_status = new.value
     hid = event.handoff_id
+    if event.type is E.transferred:
+        return _transfer(state, event, now, timeouts, out)
     if current is S.requested and new is not S.accepted:
         # Delivered (or further): the accept clock starts now.
         state.handoff_deadline = (now + timedelta(seconds=timeouts.accept_seconds)).isoformat()
@@ -225,6 +233,30 @@ def apply_event(
             _directive(state, DirectiveType.resume, hid, new, now, RESUME_TEXT[new])
         )
         close(state, new)
+    return out
+
+
+def _transfer(
+    state: ConversationState, event: HandoffEvent, now: datetime, timeouts: Timeouts, out: Outcome
+) -> Outcome:
+    """A human moved the handoff to another queue: re-publish the request for that queue (the
+    router queues it there), tell the customer, and start the accept clock again."""
+    request = state.handoff_request
+    assert request is not None and event.queue is not None  # open handoff; _check
+    request["routing"]["queue"] = event.queue
+    state.agent_id = None
+    state.handoff_deadline = _after(now, timeouts.accept_seconds)
+    out.requests.append(HandoffRequest.model_validate(request))
+    text = (
+        f"I'm transferring you to our {_words(event.queue)} team, who can help with this. "
+        "Please stay in this conversation: everything you've told us goes with you."
+    )
+    cause = f"transferred/{event.event_id}"
+    out.directives.append(
+        _directive(
+            state, DirectiveType.status, event.handoff_id, cause, now, text, queue=event.queue
+        )
+    )
     return out
 
 
@@ -405,8 +437,10 @@ def _check(state: ConversationState, event: HandoffEvent) -> str | None:
     if event.handoff_id != state.last_handoff_id:
         return "not_current"  # a late event of an earlier handoff
     current = status_of(state)
-    if event.type is E.csat:
+    if event.type in _NO_MOVE:
         return None  # outcomes are welcome after the handoff closed too
+    if event.type is E.transferred and not event.queue:
+        return "no_queue"
     if current in CLOSED:
         return "closed"
     assert current is not None

@@ -419,6 +419,24 @@ class Defaults(_Strict):
     handle_time_seconds: Annotated[int, _between(1, 86_400)] = 300
 
 
+class Cases(_Strict):
+    """How handoffs attach to the customer's open case in the CRM."""
+
+    # A handoff for a customer with a case on the same topic opened less than this ago
+    # attaches to that case instead of opening another.
+    attach_window_hours: Annotated[float, _between(0, 8760)] = 72.0
+
+
+class ReplyTemplate(_Strict):
+    """A first reply for the human: the starting set of suggested replies, before outcomes
+    rank what agents actually send."""
+
+    macro_id: Name
+    text: Text
+    triggers: list[TriggerCode] = []  # offered when one of these fired; empty: any trigger
+    topics: list[Name] = []  # offered for these case topics; empty: any topic
+
+
 class Policy(_Strict):
     """A whole escalation policy file."""
 
@@ -433,6 +451,8 @@ class Policy(_Strict):
     language_routing: dict[Language, Name] = {}
     playbooks: dict[Label, list[Text]] = {}
     defaults: Defaults
+    cases: Cases = Cases()
+    replies: list[ReplyTemplate] = []
 
     @model_validator(mode="after")
     def _references(self) -> Policy:

@@ -31,7 +31,7 @@ E = HandoffEventType
 _ids = count()
 
 # The lifecycle written out independently of the code: (from, event) → to. Every pair not
-# listed must be rejected. csat is legal everywhere and never moves the status.
+# listed must be rejected. csat and replied are legal everywhere and never move the status.
 EXPECTED: dict[tuple[str, str], str] = {
     ("requested", "delivered"): "delivered",
     ("requested", "queued"): "queued",
@@ -50,12 +50,14 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("accepted", "resolved"): "resolved",
     ("accepted", "handed_back"): "handed_back",
     ("accepted", "abandoned"): "abandoned",
+    ("accepted", "transferred"): "queued",
 }
 for _waiting in ("requested", "delivered", "queued", "offered"):
     for _end in ("abandoned", "cancelled", "failed", "handed_back"):
         EXPECTED[(_waiting, _end)] = _end
+    EXPECTED[(_waiting, "transferred")] = "queued"
 
-ALL_PAIRS = [(s, e) for s in S for e in E if e is not E.csat]
+ALL_PAIRS = [(s, e) for s in S for e in E if e not in (E.csat, E.replied)]
 
 
 def handed_off(status: S = S.requested) -> ConversationState:
@@ -98,7 +100,8 @@ def test_every_event_in_every_status_is_applied_or_rejected_as_the_table_says(
 ) -> None:
     state = handed_off(status)
     before = state.dumps()
-    out = apply_event(state, event(state, kind), T0 + timedelta(seconds=40), TIMEOUTS)
+    extra = {"queue": "billing"} if kind is E.transferred else {}
+    out = apply_event(state, event(state, kind, **extra), T0 + timedelta(seconds=40), TIMEOUTS)
     expected = EXPECTED.get((status.value, kind.value))
     if expected is None:
         assert out.rejected in {"illegal_transition", "stale", "closed"}
@@ -119,8 +122,41 @@ def test_every_event_in_every_status_is_applied_or_rejected_as_the_table_says(
             assert "couldn't reach a specialist" in out.directives[0].message
         if expected == "abandoned":
             assert out.directives[0].message == ""  # the customer left: nothing is said
+    elif kind is E.transferred:
+        assert kinds == [DirectiveType.status]
+        assert [r.routing.queue for r in out.requests] == ["billing"]
     else:
         assert kinds == []
+
+
+def test_a_transfer_requeues_the_handoff_for_the_named_queue_and_tells_the_customer() -> None:
+    state = handed_off(S.accepted)
+    state.agent_id = "a-1"
+    out = apply_event(state, event(state, E.transferred, queue="billing"), T0, TIMEOUTS)
+    assert out.status is S.queued and state.handoff_status == "queued"
+    assert state.agent_id is None and state.handoff_deadline is not None
+    (request,) = out.requests
+    assert request.handoff_id == state.handoff_id and request.routing.queue == "billing"
+    (status,) = out.directives
+    assert status.type is DirectiveType.status and status.queue == "billing"
+    assert "billing team" in status.message
+    accepted = apply_event(state, event(state, E.accepted, agent_id="a-2"), T0, TIMEOUTS)
+    assert accepted.status is S.accepted and state.agent_id == "a-2"
+
+
+def test_a_transfer_without_a_queue_is_rejected() -> None:
+    state = handed_off(S.accepted)
+    before = state.dumps()
+    out = apply_event(state, event(state, E.transferred), T0, TIMEOUTS)
+    assert out.rejected == "no_queue" and state.dumps() == before
+
+
+def test_the_first_reply_is_recorded_without_moving_the_handoff() -> None:
+    state = handed_off(S.accepted)
+    out = apply_event(
+        state, event(state, E.replied, reply="Hi, I can help", macro_id="greet"), T0, TIMEOUTS
+    )
+    assert out.rejected is None and out.status is S.accepted and not out.directives
 
 
 def test_rejections_carry_a_reason() -> None:

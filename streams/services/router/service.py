@@ -56,7 +56,10 @@ log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 
-_ENDED = frozenset({HandoffEventType.resolved, HandoffEventType.handed_back})
+#: The human's work on a handoff ends: their capacity is free again (a transfer re-queues it).
+_ENDED = frozenset(
+    {HandoffEventType.resolved, HandoffEventType.handed_back, HandoffEventType.transferred}
+)
 #: A customer's answer to a right-channel offer, as the bot reports it: a `queued` event with
 #: one of these reasons (True: they took the callback or ticket and leave the queue).
 RIGHT_CHANNEL_ANSWERS = {"callback": True, "ticket": True, "keep_waiting": False}
