@@ -280,6 +280,7 @@ def _transfer(
         turn_ts=turn_ts or signals.ts,
         now=now,
         policy_version=policy.version,
+        case_window_hours=policy.cases.attach_window_hours,
     )
     open_handoff(state, request, now, timeouts)
     cid, seq = state.conversation_id, signals.seq

@@ -24,6 +24,7 @@ from warmhandoff.streams.contract.models import (
     TriggerHit,
     WaitEstimate,
 )
+from warmhandoff.streams.core.case import case_for
 from warmhandoff.streams.core.conversation import ConversationState, PendingTransfer
 
 NAMESPACE = uuid.UUID("6f1d2c9e-1f6b-5b6e-9a57-7761726d6861")
@@ -77,12 +78,22 @@ def build_request(
     now: datetime,
     wait: WaitEstimate | None = None,
     policy_version: str,
+    case_window_hours: float = 72.0,
 ) -> HandoffRequest:
     """The handoff request for the conversation's next escalation (state already counted)."""
     started = datetime.fromisoformat(state.first_unmet_need_ts or pending.ts)
     channel = Channel(state.channel) if state.channel else None
+    hid = handoff_id(state.conversation_id, state.escalations)
+    triggers = [TriggerHit.model_validate(t) for t in pending.triggers]
+    case = case_for(
+        bundle.identity.customer_id,
+        (t.code for t in triggers),
+        started,
+        case_window_hours,
+        handoff_id=hid,
+    )
     return HandoffRequest(
-        handoff_id=handoff_id(state.conversation_id, state.escalations),
+        handoff_id=hid,
         conversation_id=state.conversation_id,
         escalation_number=state.escalations,
         decision_id=pending.decision_id,
@@ -90,7 +101,7 @@ def build_request(
         turn_ts=turn_ts,
         first_unmet_need_at=started,
         channel=channel,
-        triggers=[TriggerHit.model_validate(t) for t in pending.triggers],
+        triggers=triggers,
         routing=Routing(
             queue=pending.queue,
             skills=pending.skills,
@@ -105,6 +116,7 @@ def build_request(
         wait=wait,
         policy_version=policy_version,
         bundle=bundle,
+        case=case,
     )
 
 
