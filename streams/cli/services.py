@@ -1,4 +1,4 @@
-"""`warmhandoff worker|router|sink|learner`: the long-running processes SREs run."""
+"""`warmhandoff worker|router|sink|learner|desk`: the long-running processes SREs run."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from warmhandoff.streams.cli.arguments import non_empty, readable_file
 from warmhandoff.streams.cli.cluster import BOOTSTRAP_HELP
 from warmhandoff.streams.cli.common import settings_from
+from warmhandoff.streams.config.desk import DeskSettings
 from warmhandoff.streams.config.learner import LearnerSettings
 from warmhandoff.streams.config.router import RouterSettings
 from warmhandoff.streams.config.sink import SinkSettings
@@ -61,6 +62,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.set_defaults(handler=_cmd_learner)
 
+    p = sub.add_parser(
+        "desk",
+        help="serve the desk page for human agents and supervisors (docs/desk.md)",
+        description="Serve the desk page; `warmhandoff desk token` issues a person's login token.",
+    )
+    p.add_argument("--bootstrap", help=BOOTSTRAP_HELP)
+    p.add_argument(
+        "--policy", type=readable_file, help="policy file (default: the packaged policy)"
+    )
+    p.set_defaults(handler=_cmd_desk)
+    dsub = p.add_subparsers(title="commands", metavar="COMMAND", dest="desk_command")
+    pt = dsub.add_parser("token", help="print a login token for one person (signed, expiring)")
+    pt.add_argument(
+        "--person", type=non_empty, required=True, help="the agent's or supervisor's id"
+    )
+    pt.add_argument("--role", choices=("agent", "supervisor"), default="agent")
+    pt.add_argument("--hours", type=float, default=12.0, help="how long the token is valid")
+    pt.set_defaults(handler=_cmd_desk_token)
+
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from warmhandoff.streams.services.worker.process import run_worker
@@ -102,6 +122,26 @@ def _check_sink_file(path: Path) -> None:
     folder = next((p for p in path.parents if p.exists()), None)
     if folder is not None and not folder.is_dir():
         raise ConfigError(f"file sink path {path}: {folder} is not a directory")
+
+
+def _cmd_desk(args: argparse.Namespace) -> int:
+    from warmhandoff.streams.services.desk.process import run_desk
+
+    return run_desk(settings_from(args, DeskSettings))
+
+
+def _cmd_desk_token(args: argparse.Namespace) -> int:
+    from warmhandoff.streams.services.desk.auth import AuthError, issue
+    from warmhandoff.streams.services.desk.process import desk_secret
+
+    secret = desk_secret(settings_from(args, DeskSettings))
+    if not 0 < args.hours <= 24 * 90:
+        raise ConfigError("--hours must be more than 0 and at most 2160 (90 days)")
+    try:
+        print(issue(secret, args.person, args.role, hours=args.hours))
+    except AuthError as exc:
+        raise ConfigError(str(exc)) from None
+    return 0
 
 
 def _cmd_learner(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic_settings import BaseSettings
 
 from warmhandoff.streams.config.connection import ENV_PREFIX, ConnectionSettings
+from warmhandoff.streams.config.desk import DeskSettings
 from warmhandoff.streams.config.learner import LearnerSettings
 from warmhandoff.streams.config.router import RouterSettings
 from warmhandoff.streams.config.service import ServiceSettings
@@ -19,6 +20,7 @@ SECTIONS: tuple[tuple[str, type[BaseSettings]], ...] = (
     ("router", RouterSettings),
     ("sink", SinkSettings),
     ("learner", LearnerSettings),
+    ("desk", DeskSettings),
 )
 
 

@@ -20,11 +20,13 @@ WORKER_PORT = 6066
 ROUTER_PORT = 6067
 SINK_PORT = 6068
 LEARNER_PORT = 6069
+DESK_PORT = 6070
 
 
 OPS_PORT_HELP = (
     "HTTP port of /metrics, /livez, /readyz (0: off); the default is the process's own: "
-    f"worker {WORKER_PORT}, router {ROUTER_PORT}, sink {SINK_PORT}, learner {LEARNER_PORT}"
+    f"worker {WORKER_PORT}, router {ROUTER_PORT}, sink {SINK_PORT}, learner {LEARNER_PORT}, "
+    f"desk {DESK_PORT} (the page too)"
 )
 
 

@@ -235,7 +235,7 @@ class Action(StrEnum):
 
 class TriggerHit(_Out):
     code: str
-    value: float | str | bool | list[str] | None
+    value: float | str | bool | list[str] | None = None
     threshold: float | str | list[str] | None = None
 
 
@@ -473,7 +473,7 @@ class QueueHealth(_Out):
     waiting: int
     oldest_wait_seconds: float
     agents_available: int
-    service_level: float | None
+    service_level: float | None = None  # None: nobody answered or abandoned in the window
     sla_target: float
     sla_seconds: int
     # Added with routing; defaults keep older producers valid.
