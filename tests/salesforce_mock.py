@@ -10,16 +10,27 @@ update, or 204 like API versions before 46.0), CaseComment create (`POST
 `{"totalSize", "done", "records"}`); errors are a JSON list of `{"message", "errorCode",
 "fields"}`. Records live in memory. Switches: scripted error answers, expired tokens, a 204
 mode, and "commit the write, then drop the connection without answering".
+
+Cases have the system fields `CreatedDate` (from `clock`, answered in Salesforce's
+`2026-11-25T16:00:00.000+0000` form) and `IsClosed` (`close()`), and two external-id fields,
+the handoff id and the case key. An upsert finds and creates its Case with no await in
+between, so two concurrent upserts of one external id make one record, as Salesforce's unique
+index does. The SOQL it answers: `SELECT cols FROM Case|CaseComment WHERE f op v [AND ...]
+[ORDER BY f ASC|DESC] [LIMIT n]` with `=`, `>=`, `>`, `<=`, `<` on strings, booleans and
+datetimes. `hold_lookups = n` answers no Case lookup (a query on more than one field) until
+n have arrived, so n deliveries all look before any of them writes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +40,11 @@ from aiohttp import web
 CLIENT_ID = "3MVG9-test-consumer-key"
 CLIENT_SECRET = "test-consumer-secret"
 EXT_FIELD = "Warmhandoff_Handoff_Id__c"
+# The case fields an org creates for attaching handoffs to a customer's case.
+CASE_KEY_FIELD = "Warmhandoff_Case_Key__c"
+CUSTOMER_FIELD = "Warmhandoff_Customer__c"
+TOPIC_FIELD = "Warmhandoff_Topic__c"
+EXTERNAL_IDS = {EXT_FIELD, CASE_KEY_FIELD}
 CASE_FIELDS = {
     "Subject",
     "Description",
@@ -41,10 +57,23 @@ CASE_FIELDS = {
     # An org's custom Long Text Area for the handoff context (the sink's optional
     # WARMHANDOFF_SINK_SALESFORCE_CONTEXT_FIELD); an org without it answers INVALID_FIELD.
     "Warmhandoff_Context__c",
+    CUSTOMER_FIELD,
+    TOPIC_FIELD,
 }
 _SOQL = re.compile(
-    r"^SELECT (?P<cols>[\w, ]+) FROM (?P<obj>\w+) WHERE (?P<field>\w+) = '(?P<value>[^']*)'$"
+    r"^SELECT (?P<cols>[\w, ]+) FROM (?P<obj>\w+) WHERE (?P<where>.+?)"
+    r"(?: ORDER BY (?P<order>\w+) (?P<direction>ASC|DESC))?(?: LIMIT (?P<limit>\d+))?$"
 )
+_VALUE = r"'(?:[^'\\]|\\.)*'|true|false|null|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:\d\d)"
+_CONDITION = rf"(\w+) (=|>=|>|<=|<) ({_VALUE})"
+_WHERE = re.compile(rf"{_CONDITION}(?: AND {_CONDITION})*")
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b,
+    ">=": lambda a, b: a is not None and a >= b,
+    ">": lambda a, b: a is not None and a > b,
+    "<=": lambda a, b: a is not None and a <= b,
+    "<": lambda a, b: a is not None and a < b,
+}
 
 
 def error(status: int, code: str, message: str, fields: list[str] | None = None) -> web.Response:
@@ -65,14 +94,28 @@ class SalesforceMock:
     scripted: list[web.Response] = field(default_factory=list)  # answers to the next data calls
     drop_after_commit: dict[str, int] = field(default_factory=dict)  # "upsert"/"comment" -> n
     legacy_204: bool = False
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # CreatedDate of new Cases
+    hold_lookups: int = 0
     _tokens: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _lookups: int = 0
+    _lookups_arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def expire_tokens(self) -> None:
         self._tokens.clear()
 
+    def close(self, case_id: str) -> None:
+        """An agent closes the Case (Status Closed, so IsClosed is true)."""
+        self.cases[case_id] |= {"Status": "Closed", "IsClosed": True}
+
     def case_by_handoff(self, handoff_id: str) -> dict[str, Any] | None:
-        return next((c for c in self.cases.values() if c.get(EXT_FIELD) == handoff_id), None)
+        return self._case_by(EXT_FIELD, handoff_id)
+
+    def case_by_key(self, key: str) -> dict[str, Any] | None:
+        return self._case_by(CASE_KEY_FIELD, key)
+
+    def _case_by(self, ext: str, value: str) -> dict[str, Any] | None:
+        return next((c for c in self.cases.values() if c.get(ext) == value), None)
 
     def comments_of(self, case_id: str) -> list[dict[str, Any]]:
         return [c for c in self.comments.values() if c["ParentId"] == case_id]
@@ -143,7 +186,7 @@ class SalesforceMock:
         if refused is not None:
             return refused
         ext, value = request.match_info["field"], request.match_info["value"]
-        if ext != EXT_FIELD:
+        if ext not in EXTERNAL_IDS:
             return error(
                 404,
                 "NOT_FOUND",
@@ -160,10 +203,18 @@ class SalesforceMock:
             )
         if len(body.get("Subject", "")) > 255:
             return error(400, "STRING_TOO_LONG", "Subject: data value too large", ["Subject"])
-        case = self.case_by_handoff(value)
+        # No await from the lookup to the insert: one record per external id, like the unique
+        # index behind a real upsert, however many upserts race.
+        case = self._case_by(ext, value)
         created = case is None
         if case is None:
-            case = {"Id": f"500{next(self._ids):015d}", EXT_FIELD: value, "Status": "New"}
+            case = {
+                "Id": f"500{next(self._ids):015d}",
+                ext: value,
+                "Status": "New",
+                "IsClosed": False,
+                "CreatedDate": self.clock(),
+            }
             self.cases[case["Id"]] = case
         case.update(body)
         if self._drop(request, "upsert"):
@@ -196,19 +247,50 @@ class SalesforceMock:
         if refused is not None:
             return refused
         match = _SOQL.match(request.query.get("q", ""))
-        if match is None:
+        if match is None or not _WHERE.fullmatch(match["where"]):
             return error(400, "MALFORMED_QUERY", "unexpected query in the mock")
         table = {"Case": self.cases, "CaseComment": self.comments}.get(match["obj"])
         if table is None:
             return error(400, "INVALID_TYPE", f"sObject type '{match['obj']}' is not supported.")
+        conditions = [
+            (name, _COMPARE[op], _literal(value))
+            for name, op, value in re.findall(_CONDITION, match["where"])
+        ]
+        if match["obj"] == "Case" and len(conditions) > 1 and self.hold_lookups:
+            self._lookups += 1
+            if self._lookups >= self.hold_lookups:
+                self._lookups_arrived.set()
+            await asyncio.wait_for(self._lookups_arrived.wait(), 20)
+        rows = [r for r in table.values() if all(op(r.get(f), v) for f, op, v in conditions)]
+        if match["order"]:
+            rows.sort(key=lambda r: (r.get(match["order"]), r["Id"]))
+            if match["direction"] == "DESC":
+                rows.reverse()
+        if match["limit"]:
+            rows = rows[: int(match["limit"])]
         cols = [c.strip() for c in match["cols"].split(",")]
-        rows = [r for r in table.values() if r.get(match["field"]) == match["value"]]
         records = [
             {"attributes": {"type": match["obj"], "url": f"/sobjects/{match['obj']}/{r['Id']}"}}
-            | {c: r.get(c) for c in cols}
+            | {c: _answer(r.get(c)) for c in cols}
             for r in rows
         ]
         return web.json_response({"totalSize": len(records), "done": True, "records": records})
+
+
+def _literal(text: str) -> Any:
+    """A SOQL literal as a Python value (format_soql's quoting undone)."""
+    if text.startswith("'"):
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    if text in ("true", "false", "null"):
+        return {"true": True, "false": False, "null": None}[text]
+    return datetime.fromisoformat(text)
+
+
+def _answer(value: Any) -> Any:
+    """A field value as Salesforce's JSON writes it (datetimes: `...T16:00:00.000+0000`)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return value
 
 
 @asynccontextmanager

@@ -41,11 +41,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=non_empty,
         help="HMAC signing secret (prefer WARMHANDOFF_SINK_WEBHOOK_SECRET: ps shows it)",
     )
-    ps = ssub.add_parser("salesforce", help="upsert a Salesforce Case per handoff")
+    ps = ssub.add_parser(
+        "salesforce",
+        help="upsert the customer's Salesforce Case on the topic, a comment per handoff",
+    )
     ps = ssub.add_parser("file", help="append each handoff once to a JSON-lines file")
     ps.add_argument("--path", type=Path, help="the file (or WARMHANDOFF_SINK_FILE_PATH)")
     for ps in ssub.choices.values():
         ps.add_argument("--bootstrap", help=BOOTSTRAP_HELP)
+        ps.add_argument(
+            "--policy",
+            type=readable_file,
+            help="policy file: its case window (default: the packaged policy)",
+        )
         ps.set_defaults(handler=_cmd_sink)
 
     p = sub.add_parser(

@@ -13,6 +13,11 @@ class SinkSettings(ServiceSettings):
     """The settings of `warmhandoff sink KIND`: retries and each CRM receiver."""
 
     web_port: int = ops_port(SINK_PORT)
+    policy_file: Path | None = Field(
+        None,
+        description="the escalation policy; the file and Salesforce sinks attach a handoff "
+        "to the customer's case within its cases.attach_window_hours (give the worker's)",
+    )
     sink_retry_attempts: int = Field(
         default=6,
         ge=1,
@@ -87,6 +92,26 @@ class SinkSettings(ServiceSettings):
         description="Salesforce sink: a Long Text Area field on Case for the context and "
         "transcript, written in the same upsert (no CaseComment: no race between two "
         "concurrent deliveries); unset: a CaseComment",
+    )
+    sink_salesforce_attach_cases: bool = Field(
+        True,
+        description="Salesforce sink: a handoff with a customer id attaches to the customer's "
+        "open Case on the same topic (needs the three case fields); false: a Case per handoff",
+    )
+    sink_salesforce_case_key_field: str = Field(
+        "Warmhandoff_Case_Key__c",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$",
+        description="Salesforce sink: unique external-id field on Case holding the case key",
+    )
+    sink_salesforce_customer_field: str = Field(
+        "Warmhandoff_Customer__c",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$",
+        description="Salesforce sink: text field on Case holding the customer id",
+    )
+    sink_salesforce_topic_field: str = Field(
+        "Warmhandoff_Topic__c",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$",
+        description="Salesforce sink: text field on Case holding the case topic",
     )
     sink_salesforce_ca_file: Path | None = Field(
         None, description="Salesforce sink: CA bundle to verify Salesforce (default: certifi's)"

@@ -6,6 +6,12 @@ reported delivered without a second line). Each append holds an exclusive `flock
 while it reads the lines other writers added since its last look, then writes and fsyncs the
 new line. A line torn by a crash (no trailing newline) is closed with a newline and ignored,
 and its handoff, never committed, is appended again when it is redelivered.
+
+A handoff with a customer case (`case` in the request) is filed under the customer's case:
+its line's `case` object keeps the request's `key`, `customer_id` and `topic` and adds
+`attached` (it joined a case an earlier line opened, whose `key` it then carries), `handoffs`
+(the case's handoffs so far, this one included) and `opened_at` (case_index.py). Lines
+without a customer case are the request as published.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import structlog
 from warmhandoff.streams.contract.models import HandoffRequest
 from warmhandoff.streams.core.codec import encode
 from warmhandoff.streams.sinks.base import DeliveryResult
+from warmhandoff.streams.sinks.case_index import CaseIndex, read_case
 from warmhandoff.streams.sinks.exceptions import SinkConfigError, TransientDeliveryError
 
 log = structlog.get_logger(__name__)
@@ -32,9 +39,10 @@ class FileSink:
 
     kind = "file"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, attach_window_hours: float = 72.0) -> None:
         self.path = path
         self._ids: set[str] = set()
+        self._cases = CaseIndex(attach_window_hours)
         self._read_up_to = 0  # bytes of the file already scanned for ids
         self._lock = asyncio.Lock()  # one append at a time within this process
 
@@ -44,7 +52,7 @@ class FileSink:
             await asyncio.to_thread(self._scan)
         except OSError as exc:
             raise SinkConfigError(f"file sink cannot use {self.path}: {exc.strerror}") from None
-        log.info("sink.file.ready", handoffs_in_file=len(self._ids))
+        log.info("sink.file.ready", handoffs_in_file=len(self._ids), cases=len(self._cases))
 
     async def deliver(self, request: HandoffRequest) -> DeliveryResult:
         """Append the handoff unless its id is already in the file."""
@@ -79,11 +87,20 @@ class FileSink:
                 self._catch_up(handle)
                 if request.handoff_id in self._ids:
                     return False
-                handle.write(encode(request) + b"\n")
+                case = self._cases.place(request)
+                if case is None:
+                    line = encode(request)
+                else:  # the request's fields in their order, its case completed
+                    values = orjson.loads(encode(request))
+                    values["case"] = case.line()
+                    line = orjson.dumps(values)
+                handle.write(line + b"\n")
                 handle.flush()
                 os.fsync(handle.fileno())
                 self._read_up_to = handle.tell()
                 self._ids.add(request.handoff_id)
+                if case is not None:
+                    self._cases.remember(case)
                 return True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -93,6 +110,7 @@ class FileSink:
         size = handle.seek(0, os.SEEK_END)
         if size < self._read_up_to:  # truncated or replaced: start over
             self._ids.clear()
+            self._cases.clear()
             self._read_up_to = 0
         handle.seek(self._read_up_to)
         lines = handle.read().split(b"\n")
@@ -111,9 +129,13 @@ class FileSink:
         if not line.strip():
             return
         try:
-            handoff_id = orjson.loads(line).get("handoff_id")
+            values = orjson.loads(line)
+            handoff_id = values.get("handoff_id")
         except (orjson.JSONDecodeError, AttributeError):
             log.warning("sink.file.unreadable_line", bytes=len(line))
             return
         if isinstance(handoff_id, str):
             self._ids.add(handoff_id)
+        case = read_case(values.get("case"), values.get("first_unmet_need_at"))
+        if case is not None:
+            self._cases.remember(case)

@@ -6,6 +6,12 @@ never makes a second Case. Then the context goes on a CaseComment unless the Cas
 this handoff's comment (salesforce_case.py). The org needs a unique, external-id text field
 on Case (default `Warmhandoff_Handoff_Id__c`).
 
+A handoff with a customer case (`request.case`: a customer id, a topic, a key shared within
+the policy's attach window) goes to the customer's open Case on that topic instead, as a
+CaseComment, or upserts a Case on the case key when there is none (salesforce_lookup.py), so
+two instances racing on one customer make one Case. The org then also needs the case fields
+(`CaseFields`: a unique external-id key, the customer id and the topic).
+
 OAuth 2.0 against `<login_url>/services/oauth2/token`: the client-credentials flow (client id
 and secret of a connected app; login_url is the org's My Domain URL), or the username-password
 flow when a username is set. The token is fetched here, then simple-salesforce makes the REST
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
@@ -27,7 +34,7 @@ from simple_salesforce.api import Salesforce, SFType
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from simple_salesforce.format import format_soql
 
-from warmhandoff.streams.contract.models import HandoffRequest
+from warmhandoff.streams.contract.models import CaseRef, HandoffRequest
 from warmhandoff.streams.sinks.base import DeliveryResult
 from warmhandoff.streams.sinks.exceptions import (
     DeliveryError,
@@ -36,11 +43,18 @@ from warmhandoff.streams.sinks.exceptions import (
     TransientDeliveryError,
 )
 from warmhandoff.streams.sinks.salesforce_case import (
+    attached_comment,
     case_comment,
     case_fields,
     comment_marker,
 )
-from warmhandoff.streams.sinks.salesforce_config import SalesforceConfig
+from warmhandoff.streams.sinks.salesforce_config import CaseFields, SalesforceConfig
+from warmhandoff.streams.sinks.salesforce_lookup import (
+    Placement,
+    lookup_query,
+    lookup_since,
+    place,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +79,7 @@ class _TimeoutSession(requests.Session):
 
 
 class SalesforceSink:
-    """Upserts one Case per handoff, plus a CaseComment with the context."""
+    """Upserts a Case per handoff, or per customer case, plus a CaseComment with the context."""
 
     kind = "salesforce"
 
@@ -89,7 +103,8 @@ class SalesforceSink:
         self._session.close()
 
     async def deliver(self, request: HandoffRequest) -> DeliveryResult:
-        """Upsert the handoff's Case and add its comment, in a worker thread."""
+        """File the handoff under its Case (upserted, or the customer's open one) with its
+        comment, in a worker thread."""
         return await asyncio.to_thread(self._deliver, request)
 
     # --- in the worker thread -------------------------------------------------------------
@@ -97,17 +112,11 @@ class SalesforceSink:
     def _deliver(self, request: HandoffRequest) -> DeliveryResult:
         try:
             client = self._connect()
-            created, case_id = self._upsert_case(client, request)
-            if self.config.mapping.context_field:
-                pass  # the context went into the Case with the upsert
-            elif created or not self._has_comment(client, case_id, comment_marker(request)):
-                _sobject(client, "CaseComment").create(
-                    {
-                        "ParentId": case_id,
-                        "CommentBody": case_comment(request),
-                        "IsPublished": False,
-                    }
-                )
+            cases = self.config.cases
+            if request.case is not None and cases is not None:
+                created, case_id = self._file_under_case(client, request, request.case, cases)
+            else:
+                created, case_id = self._own_case(client, request)
         except SalesforceExpiredSession:
             self._client = None  # the next attempt fetches a new token
             raise TransientDeliveryError(
@@ -165,25 +174,38 @@ class SalesforceSink:
             )
         return token, instance_url
 
-    def _upsert_case(self, client: Salesforce, request: HandoffRequest) -> tuple[bool, str]:
-        """Create or update the handoff's Case; (created, Case Id)."""
-        ext = self.config.external_id_field
-        key = f"{ext}/{quote(request.handoff_id, safe='')}"
-        response = _sobject(client, "Case").upsert(
-            key, case_fields(request, self.config.mapping), raw_response=True
-        )
-        created = response.status_code == 201
-        case_id = response.json().get("id") if response.content else None
-        if not case_id:  # 204 No Content (API versions before 46.0): look it up
-            found = client.query(
-                format_soql(f"SELECT Id FROM Case WHERE {ext} = {{}}", request.handoff_id)
-            )
-            if not found.get("records"):
-                raise TransientDeliveryError(
-                    "salesforce: the upserted Case is not found yet", reason="unavailable"
-                )
-            case_id = found["records"][0]["Id"]
-        return created, str(case_id)
+    def _own_case(self, client: Salesforce, request: HandoffRequest) -> tuple[bool, str]:
+        """Upsert the handoff's own Case, keyed by its handoff id, and add its comment."""
+        ext, mapping = self.config.external_id_field, self.config.mapping
+        created, case_id = _upsert(client, ext, request.handoff_id, case_fields(request, mapping))
+        if mapping.context_field:
+            pass  # the context went into the Case with the upsert
+        elif created or not self._has_comment(client, case_id, comment_marker(request)):
+            _add_comment(client, case_id, case_comment(request))
+        return created, case_id
+
+    def _file_under_case(
+        self, client: Salesforce, request: HandoffRequest, case: CaseRef, fields: CaseFields
+    ) -> tuple[bool, str]:
+        """Attach the handoff to the customer's open Case on its topic, or upsert the Case on
+        the case key; every handoff's context is a CaseComment (a Case holds several)."""
+        window = self.config.attach_window_hours
+        placement = Placement(open_case_id=None, key=case.key)
+        if window > 0:  # a zero window never attaches: the key is the handoff's own
+            since = lookup_since(request.first_unmet_need_at, window)
+            found = client.query(lookup_query(fields, case, since))
+            placement = place(found.get("records", []), fields, case)
+        if placement.open_case_id is not None:
+            created, case_id = False, placement.open_case_id
+        else:
+            values = case_fields(request, replace(self.config.mapping, context_field=None))
+            values |= {fields.customer: case.customer_id, fields.topic: case.topic}
+            created, case_id = _upsert(client, fields.key, placement.key, values)
+        if created:
+            _add_comment(client, case_id, case_comment(request))
+        elif not self._has_comment(client, case_id, comment_marker(request)):
+            _add_comment(client, case_id, attached_comment(request))
+        return created, case_id
 
     def _has_comment(self, client: Salesforce, case_id: str, marker: str) -> bool:
         """Whether the Case already has the comment with this marker (an earlier attempt's)."""
@@ -191,6 +213,30 @@ class SalesforceSink:
             format_soql("SELECT Id, CommentBody FROM CaseComment WHERE ParentId = {}", case_id)
         )
         return any(marker in (r.get("CommentBody") or "") for r in result.get("records", []))
+
+
+def _upsert(client: Salesforce, field: str, value: str, values: dict[str, Any]) -> tuple[bool, str]:
+    """Create or update the Case whose external-id `field` holds `value`; (created, Case Id)."""
+    response = _sobject(client, "Case").upsert(
+        f"{field}/{quote(value, safe='')}", values, raw_response=True
+    )
+    created = response.status_code == 201
+    case_id = response.json().get("id") if response.content else None
+    if not case_id:  # 204 No Content (API versions before 46.0): look it up
+        found = client.query(format_soql(f"SELECT Id FROM Case WHERE {field} = {{}}", value))
+        if not found.get("records"):
+            raise TransientDeliveryError(
+                "salesforce: the upserted Case is not found yet", reason="unavailable"
+            )
+        case_id = found["records"][0]["Id"]
+    return created, str(case_id)
+
+
+def _add_comment(client: Salesforce, case_id: str, body: str) -> None:
+    """A private CaseComment on the Case."""
+    _sobject(client, "CaseComment").create(
+        {"ParentId": case_id, "CommentBody": body, "IsPublished": False}
+    )
 
 
 def _sobject(client: Salesforce, name: str) -> SFType:

@@ -9,7 +9,8 @@ not reset the status an agent has set. The external-id field is the upsert's key
 
 The CaseComment carries the routing, triggers, identity, entities and the redacted transcript.
 It starts with a marker naming the handoff and a digest of the comment, so a retry finds the
-comment it already wrote and a re-routed handoff adds one with the new routing.
+comment it already wrote and a re-routed handoff adds one with the new routing. A handoff
+attached to a Case another handoff opened leads its comment with its own summary.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from warmhandoff.streams.contract.models import HandoffRequest
 SUBJECT_CHARS = 255
 DESCRIPTION_CHARS = 32_000
 COMMENT_CHARS = 4_000
+#: The summary at the top of an attached handoff's comment leaves most of it to the context.
+ATTACHED_HEAD_CHARS = 1_200
 #: A Long Text Area holds up to 131,072 characters; the context stays well inside it.
 CONTEXT_FIELD_CHARS = 32_000
 
@@ -91,6 +94,24 @@ def case_comment(request: HandoffRequest, limit: int = COMMENT_CHARS) -> str:
     """The CaseComment body (or context field): marker, routing, context, redacted transcript."""
     marker = comment_marker(request)
     return marker + "\n" + _comment_body(request, limit - len(marker) - 1)
+
+
+def attached_comment(request: HandoffRequest) -> str:
+    """The comment of a handoff on a Case another handoff opened: the same marker, then this
+    handoff's own summary and next steps (the Case's Subject and Description are the other's),
+    then the context."""
+    marker = comment_marker(request)
+    bundle = request.bundle
+    steps = "".join(f"\n- {step}" for step in bundle.next_steps)
+    head = _clip(
+        f"Another handoff on this case (conversation {request.conversation_id}, "
+        f"escalation {request.escalation_number}): {bundle.summary.wants}\n"
+        f"{bundle.summary.text}" + (f"\nRecommended next steps:{steps}" if steps else ""),
+        ATTACHED_HEAD_CHARS,
+    )
+    return f"{marker}\n{head}\n" + _comment_body(
+        request, COMMENT_CHARS - len(marker) - len(head) - 2
+    )
 
 
 def _comment_body(request: HandoffRequest, limit: int) -> str:

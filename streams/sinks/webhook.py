@@ -6,6 +6,10 @@ Every record is POSTed, re-published ones (late delivery, re-routing) included, 
 key: receivers upsert on it (the latest body wins) or drop repeats. Answers: 2xx delivered;
 408, 409 (the same key still in flight), 429 and 5xx, timeouts and connection errors are
 retried (Retry-After honoured); any other status is a refusal, not retried.
+
+The body's `case` (when the customer is known) names the customer's case: a receiver that keeps
+cases upserts the case on `case.key` and adds the handoff to it. It is read from the signed
+body rather than a header of its own, which the signature would not cover.
 """
 
 from __future__ import annotations
