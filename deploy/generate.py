@@ -49,8 +49,8 @@ RULE_HEADER = """\
 """
 
 POLICY_HEADER = """\
-# The escalation policy the workers and the router load (ConfigMap warmhandoff-policy,
-# kustomization.yaml).
+# The escalation policy the workers, the router, the sinks and the desk load (ConfigMap
+# warmhandoff-policy, kustomization.yaml).
 # GENERATED: a copy of streams/policy/default.yaml by `python deploy/generate.py`. To run
 # your own policy, replace this file (check it first: warmhandoff policy check FILE).
 """

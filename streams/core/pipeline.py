@@ -16,7 +16,9 @@ Decision flow for one turn:
 5. otherwise the policy decides: none, clarify (low confidence, first time), or escalate;
    an escalation with required fields missing sends `gather` and waits, bounded in time;
 6. transfer: handoff request with bundle and routing, disclosure first for compliance
-   queues, then a status directive that tells the customer the wait.
+   queues, then a status directive that tells the customer the wait. The bundle suggests
+   first replies for the human (streams/core/replies.py): computed only here, when a handoff
+   is produced, from the ranking the caller holds and the policy's starting set.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from warmhandoff.streams.contract.models import (
     TriggerHit,
     Turn,
 )
+from warmhandoff.streams.core.case import topic_of
 from warmhandoff.streams.core.conversation import ConversationState, PendingTransfer
 from warmhandoff.streams.core.detection import detect
 from warmhandoff.streams.core.lifecycle import (
@@ -51,6 +54,7 @@ from warmhandoff.streams.core.lifecycle import (
     status_of,
 )
 from warmhandoff.streams.core.prepare import build_bundle, missing_fields
+from warmhandoff.streams.core.replies import ReplyRanking, suggest
 from warmhandoff.streams.core.transfer import (
     build_request,
     decision_id,
@@ -93,12 +97,14 @@ def process_turn(
     now: datetime,
     timeouts: Timeouts = DEFAULT_TIMEOUTS,
     scorer: Scorer | None = None,
+    replies: ReplyRanking | None = None,
 ) -> StepResult | None:
     """Apply one turn to the conversation state; None when the turn is a replay.
 
     `scorer` is the learned trigger's model (streams/learning): its score goes to `decide`
     (which ignores it in shadow mode and never lets it override a mandatory trigger) and is
-    recorded on the decision as `learned_score`.
+    recorded on the decision as `learned_score`. `replies` is the learned ranking of first
+    replies (None: the policy's starting set alone), read only when a handoff is produced.
     """
     if turn.seq <= state.last_seq:
         return None
@@ -124,7 +130,9 @@ def process_turn(
     if state.pending is not None:
         if turn.role is Role.customer and is_cancel_request(turn.text):
             return _cancel(state, signals, verdict, policy, now, result, score)
-        return _continue_pending(state, signals, verdict, policy, now, result, timeouts, score)
+        return _continue_pending(
+            state, signals, verdict, policy, now, result, timeouts, score, replies
+        )
     if verdict.action is Action.clarify:
         state.clarifications += 1
         _start_clock(state, signals)
@@ -159,7 +167,18 @@ def process_turn(
             )
         )
         return result
-    _transfer(state, pending, signals, policy, now, result, timeouts, verdict=verdict, score=score)
+    _transfer(
+        state,
+        pending,
+        signals,
+        policy,
+        now,
+        result,
+        timeouts,
+        verdict=verdict,
+        score=score,
+        replies=replies,
+    )
     return result
 
 
@@ -169,6 +188,7 @@ def expire_gather(
     *,
     now: datetime,
     timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    replies: ReplyRanking | None = None,
 ) -> StepResult | None:
     """Send a transfer that waited past its deadline for fields, marking what is missing."""
     pending = state.pending
@@ -181,7 +201,18 @@ def expire_gather(
         ts=datetime.fromisoformat(pending.ts),
         role="system",
     )
-    _transfer(state, pending, signals, policy, now, result, timeouts, verdict=None, turn_ts=now)
+    _transfer(
+        state,
+        pending,
+        signals,
+        policy,
+        now,
+        result,
+        timeouts,
+        verdict=None,
+        turn_ts=now,
+        replies=replies,
+    )
     return result
 
 
@@ -228,6 +259,7 @@ def _continue_pending(
     result: StepResult,
     timeouts: Timeouts,
     score: float | None = None,
+    replies: ReplyRanking | None = None,
 ) -> StepResult:
     """A transfer waits for fields: go ahead when they are in, asked for a human, or late."""
     pending = state.pending
@@ -244,7 +276,18 @@ def _continue_pending(
     pending.triggers.extend(
         hit.model_dump(mode="json") for hit in verdict.triggers if hit.code not in known
     )
-    _transfer(state, pending, signals, policy, now, result, timeouts, verdict=verdict, score=score)
+    _transfer(
+        state,
+        pending,
+        signals,
+        policy,
+        now,
+        result,
+        timeouts,
+        verdict=verdict,
+        score=score,
+        replies=replies,
+    )
     return result
 
 
@@ -260,18 +303,21 @@ def _transfer(
     verdict: Verdict | None,
     turn_ts: datetime | None = None,
     score: float | None = None,
+    replies: ReplyRanking | None = None,
 ) -> None:
     """Produce the handoff request and tell the customer; the conversation is now handed off."""
     state.escalations += 1
     state.pending = None
     disclosure = pending.disclosure
     triggers = [TriggerHit.model_validate(t) for t in pending.triggers]
+    codes = [hit.code for hit in triggers]
     bundle = build_bundle(
         state,
         triggers,
         next_steps=pending.next_steps,
         required_fields=pending.required_fields,
         disclosure_shown=disclosure is not None,
+        suggested_replies=suggest(replies, policy, codes, topic_of(codes)),
     )
     request = build_request(
         state,

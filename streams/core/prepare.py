@@ -16,6 +16,7 @@ from warmhandoff.streams.contract.models import (
     Identity,
     Role,
     Step,
+    SuggestedReply,
     Summary,
     TranscriptLine,
     TriggerHit,
@@ -57,8 +58,10 @@ def build_bundle(
     next_steps: Sequence[str],
     required_fields: Sequence[str],
     disclosure_shown: bool,
+    suggested_replies: Sequence[SuggestedReply] = (),
 ) -> Bundle:
-    """Assemble the context bundle for a handoff from the (redacted) conversation state."""
+    """Assemble the context bundle for a handoff from the (redacted) conversation state and
+    the first replies suggested for it (streams/core/replies.py)."""
     missing = missing_fields(state, required_fields)
     steps = [Step.model_validate(s) for s in state.steps]
     return Bundle(
@@ -79,6 +82,7 @@ def build_bundle(
         attachments=list(state.attachments),
         accessibility=sorted(state.customer.get("accessibility", [])),
         redactions=state.redactions,
+        suggested_replies=list(suggested_replies),
     )
 
 

@@ -25,6 +25,10 @@ Definitions:
 - CSAT: mean of `csat` events (1-5) and how many answered.
 - customer effort: customer turns and repeats (the highest `repeat_count`) up to the
   decision point: the escalating turn, or the last turn of a contained conversation.
+
+Suggested replies (streams/offline/report_replies.py): per topic, the humans' first replies
+(`replied` events) that ended best and worst, with uses, the share resolved without a return
+and the mean CSAT.
 """
 
 from __future__ import annotations
@@ -228,12 +232,14 @@ def kpis(streams: Streams, *, default_sla_seconds: float = 60.0) -> dict[str, An
 def build_report(
     streams: Streams, *, target_precision: float = 0.8, default_sla_seconds: float = 60.0
 ) -> dict[str, Any]:
-    """KPIs, trigger performance and deflection candidates (streams/learning/insights.py)."""
+    """KPIs, trigger performance and deflection candidates (streams/learning/insights.py),
+    and the first replies that worked best and worst (report_replies.py)."""
     from warmhandoff.streams.learning.insights import (
         deflection_candidates,
         join_labels,
         trigger_performance,
     )
+    from warmhandoff.streams.offline.report_replies import reply_rows
 
     joined = join_labels(streams.decisions, streams.examples)
     reasons = {
@@ -249,6 +255,7 @@ def build_report(
         "target_precision": target_precision,
         "triggers": trigger_performance(joined, target=target_precision),
         "deflection_candidates": deflection_candidates(joined, reasons),
+        "suggested_replies": reply_rows(streams),
     }
 
 
@@ -282,7 +289,7 @@ def render(report: dict[str, Any]) -> str:
         shown = f"-  (needs {missing[key]})" if value is None else value
         lines.append(f"{key:<34} {shown}")
     unlabelled = "" if read["labels"] else " (no labels read: shares need learning.examples)"
-    for section in ("triggers", "deflection_candidates"):
+    for section in ("triggers", "deflection_candidates", "suggested_replies"):
         rows = report.get(section)
         if rows:
             lines.append("")

@@ -240,7 +240,11 @@ def _codes(key: str, *, objects: bool) -> Check:
 
 
 _SIGNALS = _object(
-    "signals", _number("repeat_count"), _text("intent", optional=True), optional=True
+    "signals",
+    _number("repeat_count"),
+    _text("intent", optional=True),
+    _text("customer_id", optional=True),
+    optional=True,
 )
 
 CHECKS: dict[str, tuple[Check, ...]] = {
@@ -268,11 +272,14 @@ CHECKS: dict[str, tuple[Check, ...]] = {
     ),
     "event": (
         _text("handoff_id"),
+        _text("conversation_id", optional=True),
         _text("type"),
         _time("ts"),
         _text("queue", optional=True),
         _text("reason", optional=True),
         _number("csat"),
+        _text("reply", optional=True),
+        _text("macro_id", optional=True),
     ),
     "example": (
         _text("decision_id"),

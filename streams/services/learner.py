@@ -2,14 +2,17 @@
 
 Inputs: `escalation.decisions` and `handoff.events` (key conversation_id), consumer group
 `<app id>-learner`. Outputs: `learning.examples` (key conversation_id, deterministic
-`example_id`), `learning.model` (compacted, key "learned": the model snapshot as JSON) and
+`example_id`), `learning.model` (compacted; key "learned": the model snapshot as JSON; key
+"replies": the suggested replies' ranking, streams/learning/replies.py) and
 `bot.directives` (key conversation_id: the `survey` after a conversation the bot kept, with a
 stable `directive_id`; checked for every `EXPIRE_SECONDS`, so sent within that of going idle).
 One learner process runs per deployment (it owns one model); `Learner` (learner.py) holds
 the logic.
 
-Restart safety: at start the learner restores the latest snapshot, and it commits its input
-offsets only after a snapshot is acknowledged, so the model and the offsets move together.
+Restart safety: at start the learner restores the latest snapshots, and it commits its input
+offsets only after they are acknowledged, so the model, the replies' tallies and the offsets
+move together (the ranking holds the best replies of each trigger and topic: the tallies of the
+rest start over).
 Episodes still open in memory at a crash or restart are lost, not double-learned (their
 decisions are behind the committed offsets): at most the conversations open at that time go
 unlabelled. Workers read the latest snapshot at start and every `REFRESH_SECONDS`
@@ -34,14 +37,16 @@ from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.models import Decision, Directive, HandoffEvent, LearningExample
 from warmhandoff.streams.contract.topics import Topics
 from warmhandoff.streams.core.codec import Rejected, decode, encode
+from warmhandoff.streams.core.replies import RankingError, ReplyRanking
 from warmhandoff.streams.learning.kpis import KpiWindow
 from warmhandoff.streams.learning.learner import Learner
 from warmhandoff.streams.learning.model import LearnedModel
+from warmhandoff.streams.learning.replies import ReplyFold
 from warmhandoff.streams.learning.scorer import SnapshotError
 from warmhandoff.streams.learning.shadow import ShadowPolicy
 from warmhandoff.streams.learning.survey import ContainedSurvey
 from warmhandoff.streams.policy.model import Policy
-from warmhandoff.streams.runtime.learned_model import SNAPSHOT_KEY, latest_snapshot
+from warmhandoff.streams.runtime.learned_model import REPLIES_KEY, SNAPSHOT_KEY, latest_snapshots
 from warmhandoff.streams.runtime.metrics import KPI, REGISTRY
 from warmhandoff.streams.services.startup import begin, run_service, serve
 
@@ -141,6 +146,8 @@ class LearnerProcess:
             sample=settings.learner_survey_sample,
         )
         self.learner = Learner(LearnedModel(), shadow=self.shadow, survey=survey)
+        self.replies = ReplyFold()
+        self._replies_published = 0  # `replies.counted` when the ranking was last published
         self.kpis = KpiWindow()
         self._published = -1
         self._polled = False  # the model is restored and the group answered a first poll
@@ -167,7 +174,8 @@ class LearnerProcess:
 
     async def run(self) -> None:
         """Restore, then consume until `stop()`."""
-        found = await latest_snapshot(self.settings, self.topics)
+        snapshots = await latest_snapshots(self.settings, self.topics, (SNAPSHOT_KEY, REPLIES_KEY))
+        found = snapshots.get(SNAPSHOT_KEY)
         if found is not None:
             try:
                 self.learner.model = LearnedModel.restore(found)  # the shadow keeps its place
@@ -175,6 +183,11 @@ class LearnerProcess:
                 log.info("learner.restored", examples=self.learner.model.examples)
             except SnapshotError as exc:
                 log.warning("learner.snapshot_unreadable", error=str(exc))
+        if (ranking := snapshots.get(REPLIES_KEY)) is not None:
+            try:
+                self.replies.restore(ReplyRanking.from_json(ranking))
+            except RankingError as exc:
+                log.warning("learner.replies_unreadable", error=str(exc))
         producer = AIOKafkaProducer(
             **aiokafka_kwargs(self.settings), acks="all", client_id=f"{self.group_id}-producer"
         )
@@ -219,6 +232,7 @@ class LearnerProcess:
             now = time.monotonic()
             if now - last_expire >= self.expire_seconds or stopping:
                 examples.extend(self.learner.expire(self.clock()))
+                self.replies.settle(self.clock())
                 surveys = self.learner.surveys_due(self.clock())
                 last_expire = now
             for example in examples:
@@ -285,15 +299,18 @@ class LearnerProcess:
         try:
             if kind == "decision":
                 decision = decode(raw, Decision, max_bytes=MAX_BYTES)
+                self.replies.on_decision(decision)
                 return self.learner.on_decision(decision, self.clock())
             event = decode(raw, HandoffEvent, max_bytes=MAX_BYTES)
         except Rejected as rejected:
             # Producers (the worker, sinks) already dead-letter bad input: count and skip.
             log.warning("learner.record_rejected", kind=kind, reason=rejected.reason)
             return []
+        self.replies.on_event(event)
         return self.learner.on_event(event, self.clock())
 
     async def _snapshot(self, producer: AIOKafkaProducer) -> None:
+        await self._publish_replies(producer)
         model = self.learner.model
         if model.examples == self._published:
             return
@@ -308,6 +325,21 @@ class LearnerProcess:
         self._published = model.examples
         MODEL_EXAMPLES.set(model.examples)
         log.info("learner.snapshot", version=version, examples=model.examples)
+
+    async def _publish_replies(self, producer: AIOKafkaProducer) -> None:
+        """The suggested replies' ranking, when a reply's outcome was counted since the last."""
+        counted = self.replies.counted
+        if counted == self._replies_published:
+            return
+        version = f"{self.clock().strftime('%Y%m%dT%H%M%SZ')}-r{counted}"
+        ranking = self.replies.ranking(version)
+        await (
+            await producer.send(
+                self.topics.name("learning.model"), ranking.to_json(), key=REPLIES_KEY
+            )
+        )
+        self._replies_published = counted
+        log.info("learner.replies", version=version, pairs=len(ranking.replies))
 
 
 def run_learner(settings: LearnerSettings, *, shadow: Policy | None = None) -> int:

@@ -47,7 +47,8 @@ async def test_report_from_topics_equals_the_report_of_a_dump(
             if result.handoff is not None:
                 records.append((topics.name("handoff.requests"), key, encode(result.handoff)))
             if d.action is Action.escalate and d.handoff_id:
-                for kind, after in (("queued", 5), ("accepted", 40), ("resolved", 400)):
+                lifecycle = (("queued", 5), ("accepted", 40), ("replied", 60), ("resolved", 400))
+                for kind, after in lifecycle:
                     event = HandoffEvent(
                         event_id=f"{d.handoff_id}-{kind}",
                         handoff_id=d.handoff_id,
@@ -55,6 +56,7 @@ async def test_report_from_topics_equals_the_report_of_a_dump(
                         type=kind,  # type: ignore[arg-type]
                         ts=d.ts + timedelta(seconds=after),
                         source="test",
+                        macro_id="general_pickup" if kind == "replied" else None,
                     )
                     records.append((topics.name("handoff.events"), key, encode(event)))
     producer = AIOKafkaProducer(**aiokafka_kwargs(settings))
@@ -71,6 +73,9 @@ async def test_report_from_topics_equals_the_report_of_a_dump(
     assert from_topics == dump
     assert from_topics["kpis"]["conversations"] == 30
     assert from_topics["kpis"]["handle_time_seconds"] == 360.0
+    escalated = from_topics["kpis"]["escalated"]
+    replied = [r for r in from_topics["suggested_replies"] if r["reply"] == "general_pickup"]
+    assert sum(r["uses"] for r in replied if r["rank"] == "best") == escalated > 0
     recent = await read_topics(settings, topics, since=datetime.now(UTC) - timedelta(hours=1))
     assert build_report(recent) == dump
     # Nothing after `since`: an empty report, not an error.

@@ -17,9 +17,10 @@ from warmhandoff.streams.learning.insights import (
     recommend_threshold,
     trigger_performance,
 )
-from warmhandoff.streams.offline.report import build_report, kpis, read_streams
+from warmhandoff.streams.offline.report import build_report, kpis, read_streams, render
 
 DAY = "2026-11-25T"
+CARD = "4111 1111 1111 1111"
 
 
 def turn(cid: str, seq: int, at: str, customer: str, role: str = "customer") -> dict[str, Any]:
@@ -244,3 +245,50 @@ def test_a_dump_with_no_decision_is_refused_with_what_it_held() -> None:
         read_streams(orjson.dumps(turn("c-1", n, "10:00:00", "u-1")) for n in range(2))
     with pytest.raises(WarmhandoffError, match="3 not JSON, 1 not a JSON object"):
         read_streams([b"{", b"[1]", b"nope", b"{x"])
+
+
+def replied_handoff(
+    n: int, at: str, end: str, *, macro: str | None = None, text: str | None = None
+) -> list[dict[str, Any]]:
+    """A payments handoff h-n of customer u-n: the escalating decision, the first reply, the end."""
+    escalating = decision(
+        f"c-{n}", 0, at, "escalate", handoff=f"h-{n}", triggers=[{"code": "risk.payments"}]
+    )
+    escalating["signals"]["customer_id"] = f"u-{n}"
+    reply: dict[str, Any] = {"macro_id": macro} if macro else {"reply": text}
+    hid = f"h-{n}"
+    return [escalating, event(hid, "replied", at, **reply), event(hid, end, at)]
+
+
+def test_the_report_lists_the_best_and_worst_first_replies_per_topic() -> None:
+    records: list[dict[str, Any]] = []
+    for n in range(3):  # payment_review: resolved, CSAT 5
+        records += replied_handoff(20 + n, "11:00:00", "resolved", macro="payment_review")
+        records.append(event(f"h-{20 + n}", "csat", "11:30:00", csat=5))
+    for n in range(2):  # a typed reply with a card number in it: resolved, CSAT 2
+        records += replied_handoff(30 + n, "11:00:00", "resolved", text=f"Card {CARD} noted.")
+        records.append(event(f"h-{30 + n}", "csat", "11:30:00", csat=2))
+    records += replied_handoff(40, "11:00:00", "handed_back", macro="bot_can_do_it")
+    # Resolved, but the customer writes again in another conversation an hour later.
+    records += replied_handoff(50, "11:00:00", "resolved", macro="quick_fix")
+    comeback = decision("c-51", 0, "12:00:00")
+    comeback["signals"]["customer_id"] = "u-50"
+    records.append(comeback)
+    records += replied_handoff(60, "11:00:00", "cancelled", macro="never_counted")
+
+    report = build_report(read_streams(orjson.dumps(r) for r in records))
+    rows = report["suggested_replies"]
+    shown = [(r["topic"], r["rank"], r["reply"], r["uses"]) for r in rows]
+    assert shown == [
+        ("payments", "best", "payment_review", 3),  # (3 + 1) / (3 + 2) = 0.8
+        ("payments", "best", "bot_can_do_it", 1),  # (0 + 1) / (1 + 2), ahead of quick_fix
+        ("payments", "best", "quick_fix", 1),  # by key
+        ("payments", "worst", "Card [CARD] noted.", 2),  # (0 + 1) / (2 + 2) = 0.25
+    ]
+    best, _, came_back, worst = rows
+    assert (best["resolved_without_return"], best["csat"], best["score"]) == (1.0, 5.0, 0.8)
+    assert came_back["resolved_without_return"] == 0.0 and came_back["csat"] is None
+    assert (worst["resolved_without_return"], worst["csat"], worst["score"]) == (1.0, 2.0, 0.25)
+    text = render(report)
+    assert "suggested_replies" in text and "reply=payment_review" in text
+    assert "4111" not in text

@@ -61,13 +61,19 @@ from warmhandoff.streams.core.codec import Rejected, dead_letter, decode, decode
 from warmhandoff.streams.core.conversation import ConversationState
 from warmhandoff.streams.core.lifecycle import Outcome, Timeouts
 from warmhandoff.streams.core.pipeline import StepResult, expire_gather, new_state, process_turn
+from warmhandoff.streams.core.replies import RankingError, ReplyRanking
 from warmhandoff.streams.learning.features import features
 from warmhandoff.streams.learning.scorer import MIN_EXAMPLES, LinearScorer, SnapshotError
 from warmhandoff.streams.learning.survey import survey_directive
 from warmhandoff.streams.policy.model import Policy
 from warmhandoff.streams.runtime import metrics, partitioning, storage
 from warmhandoff.streams.runtime.faust_app import faust_config, transactional_id
-from warmhandoff.streams.runtime.learned_model import REFRESH_SECONDS, latest_snapshot
+from warmhandoff.streams.runtime.learned_model import (
+    REFRESH_SECONDS,
+    REPLIES_KEY,
+    SNAPSHOT_KEY,
+    latest_snapshots,
+)
 from warmhandoff.streams.runtime.policy_reload import RELOAD_SECONDS, PolicyWatcher
 from warmhandoff.streams.runtime.storage import ROCKSDB_OPTIONS
 
@@ -157,6 +163,8 @@ class Pipeline:
         # The learned trigger's model (streams/learning): restored from `learning.model` once
         # the worker is ready and refreshed periodically; until then turns are not scored.
         self.learned: LinearScorer | None = None
+        # The suggested replies' ranking, read with the model; None: the policy's set alone.
+        self.replies: ReplyRanking | None = None
         # A configured policy file is watched and reloaded between turns.
         self.policy_watcher = (
             PolicyWatcher(settings.policy_file, policy) if settings.policy_file else None
@@ -357,6 +365,7 @@ class Pipeline:
             scorer=self._score
             if self.learned is not None and self.policy.triggers.learned.enabled
             else None,
+            replies=self.replies,
         )
         self._pipeline_seconds.observe(time.perf_counter() - started)
         if result is None:
@@ -386,13 +395,24 @@ class Pipeline:
         return self.learned.score(features(signals, state))
 
     async def _refresh_learned(self) -> None:
-        """Load the newest learned-model snapshot; keep the current one on any failure."""
+        """Load the newest learned-model snapshot and replies' ranking; keep the current one
+        of each on any failure."""
         try:
-            data = await latest_snapshot(self.settings, self.topics)
+            found = await latest_snapshots(self.settings, self.topics, (SNAPSHOT_KEY, REPLIES_KEY))
+        except (KafkaError, OSError) as exc:
+            log.warning("learned.refresh_failed", error=str(exc)[:200])
+            return
+        if (ranking := found.get(REPLIES_KEY)) is not None:
+            try:
+                self.replies = ReplyRanking.from_json(ranking)
+            except RankingError as exc:
+                log.warning("replies.refresh_failed", error=str(exc)[:200])
+        try:
+            data = found.get(SNAPSHOT_KEY)
             if data is None:
                 return
             scorer = LinearScorer.from_snapshot(data)
-        except (SnapshotError, KafkaError, OSError) as exc:
+        except SnapshotError as exc:
             log.warning("learned.refresh_failed", error=str(exc)[:200])
             return
         if scorer.examples < MIN_EXAMPLES:
@@ -443,7 +463,9 @@ class Pipeline:
             return
         state = ConversationState.loads(raw)
         now = self.clock()
-        result = expire_gather(state, self.policy, now=now, timeouts=self.timeouts)
+        result = expire_gather(
+            state, self.policy, now=now, timeouts=self.timeouts, replies=self.replies
+        )
         if result is not None:
             handoff_id = result.handoff.handoff_id if result.handoff else None
             log.info("gather.expired", handoff_id=handoff_id)
