@@ -31,6 +31,7 @@ def test_the_stack_has_every_service_of_the_issue() -> None:
         "sink",
         "sink-webhook",
         "learner",
+        "desk",
         "prometheus",
         "grafana",
     }
@@ -139,6 +140,28 @@ def test_the_webhook_sink_waits_in_its_profile_for_an_endpoint_and_secret() -> N
     assert env["WARMHANDOFF_SINK_WEBHOOK_SECRET"] == "${WARMHANDOFF_SINK_WEBHOOK_SECRET:-}"
 
 
+def test_the_desk_serves_its_page_on_6070_to_this_host_only() -> None:
+    desk = services()["desk"]
+    assert desk["command"] == ["desk"]
+    assert desk["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert desk["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert "/readyz" in " ".join(desk["healthcheck"]["test"])
+    env = desk["environment"]
+    assert env["WARMHANDOFF_APP_ID"] == services()["worker-1"]["environment"]["WARMHANDOFF_APP_ID"]
+    # The page, its API and the ops endpoints share one port; plain HTTP, so loopback only.
+    (published,) = desk["ports"]
+    assert published == f"127.0.0.1:6070:{env['WARMHANDOFF_WEB_PORT']}"
+    assert str(env["WARMHANDOFF_WEB_PORT"]) in " ".join(desk["healthcheck"]["test"])
+    # The router's policy, for the queues it shows.
+    policy = [v for v in desk["volumes"] if v.endswith(f":{env['WARMHANDOFF_POLICY_FILE']}:ro")]
+    router_policy = [v for v in services()["router"]["volumes"] if v.endswith(":ro")]
+    assert policy == router_policy
+    # The secret from the host's environment, over a placeholder that says so.
+    secret = env["WARMHANDOFF_DESK_SECRET"]
+    assert secret.startswith("${WARMHANDOFF_DESK_SECRET:-") and "placeholder" in secret
+    assert env["WARMHANDOFF_DESK_SECURE_COOKIE"] == "${WARMHANDOFF_DESK_SECURE_COOKIE:-false}"
+
+
 def scrape_targets() -> dict[str, set[str]]:
     """Scrape job name to its static targets, from prometheus/prometheus.yml."""
     config = load_yaml(PROMETHEUS_CONFIG)
@@ -148,12 +171,13 @@ def scrape_targets() -> dict[str, set[str]]:
     }
 
 
-def test_prometheus_scrapes_the_router_sink_and_learner_under_their_alert_jobs() -> None:
+def test_prometheus_scrapes_the_router_sink_learner_and_desk_under_their_jobs() -> None:
     targets = scrape_targets()
     for job, service in (
         ("warmhandoff-router", "router"),
         ("warmhandoff-sink", "sink"),
         ("warmhandoff-learner", "learner"),
+        ("warmhandoff-desk", "desk"),
     ):
         port = services()[service]["environment"]["WARMHANDOFF_WEB_PORT"]
         assert targets[job] == {f"{service}:{port}"}, job
@@ -162,9 +186,14 @@ def test_prometheus_scrapes_the_router_sink_and_learner_under_their_alert_jobs()
         assert condition == "service_started"
 
 
+def host_port(mapping: str) -> str:
+    """The host side of a `[HOST_IP:]HOST_PORT:CONTAINER_PORT` mapping."""
+    return mapping.split(":")[-2]
+
+
 def test_every_process_has_its_own_host_port() -> None:
     published = [
-        port.split(":")[0] for service in services().values() for port in service.get("ports", [])
+        host_port(port) for service in services().values() for port in service.get("ports", [])
     ]
     assert len(published) == len(set(published)), published
 

@@ -75,6 +75,8 @@ def test_the_issue_s_views_are_on_the_dashboard() -> None:
         'up{job="warmhandoff-learner"}',  # the learner: up, labelled examples, KPIs
         "sum by (label) (rate(warmhandoff_learning_examples_total",
         "warmhandoff_kpi_ratio",
+        'up{job="warmhandoff-desk"}',  # the desk: replicas up, records it skipped
+        "sum by (topic, reason) (rate(warmhandoff_desk_skipped_records_total",
     ):
         assert needle in exprs, f"no panel queries {needle}"
 

@@ -51,6 +51,7 @@ PROCESSES = [
     ("Deployment", "warmhandoff-router", "router"),
     ("Deployment", "warmhandoff-sink-webhook", "sink"),
     ("Deployment", "warmhandoff-learner", "learner"),
+    ("Deployment", "warmhandoff-desk", "desk"),
 ]
 #: ... and every workload, the one-shot topics Job included.
 WORKLOADS = [*PROCESSES, ("Job", "warmhandoff-topics", "topics")]
@@ -131,6 +132,43 @@ def test_the_sink_runs_the_webhook_kind_with_its_secret_by_reference() -> None:
     assert "value" not in env["WARMHANDOFF_SINK_WEBHOOK_SECRET"]
 
 
+def test_desk_replicas_sign_with_one_secret_by_reference_and_roll_without_a_gap() -> None:
+    desk = k8s_object("Deployment", "warmhandoff-desk")
+    # Any number may run: each reads every partition, sessions are signed, not stored.
+    assert desk["spec"]["replicas"] >= 2
+    assert desk["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    process = container(pod_of("Deployment", "warmhandoff-desk"), "desk")
+    assert process["args"] == ["desk"]
+    env = env_of(process)
+    ref = env["WARMHANDOFF_DESK_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "warmhandoff-desk", "key": "secret"}
+    # Behind an Ingress with TLS: the browser may send the session cookie over HTTPS only.
+    assert env["WARMHANDOFF_DESK_SECURE_COOKIE"]["value"] == "true"
+    # A drain never takes every replica at once.
+    budgets = [
+        obj
+        for _, obj in k8s_objects()
+        if obj["kind"] == "PodDisruptionBudget"
+        and obj["spec"]["selector"]["matchLabels"].items()
+        <= desk["spec"]["template"]["metadata"]["labels"].items()
+    ]
+    assert [b["spec"]["maxUnavailable"] for b in budgets] == [1]
+
+
+def test_the_desk_service_serves_the_page_on_6070_inside_the_cluster() -> None:
+    template = k8s_object("Deployment", "warmhandoff-desk")["spec"]["template"]
+    service = k8s_object("Service", "warmhandoff-desk")
+    assert service["spec"]["type"] == "ClusterIP"
+    selector = service["spec"]["selector"]
+    assert selector.items() <= template["metadata"]["labels"].items()
+    (port,) = service["spec"]["ports"]
+    assert port["port"] == 6070
+    ports = {p["name"] for p in container(template["spec"], "desk")["ports"]}
+    assert port["targetPort"] in ports
+    # Sessions verify on every replica: nothing pins a browser to one pod.
+    assert service["spec"].get("sessionAffinity", "None") == "None"
+
+
 def test_no_secret_setting_has_a_literal_value_anywhere() -> None:
     secret_words = ("SECRET", "PASSWORD", "TOKEN")
     for obj in workloads():
@@ -161,9 +199,10 @@ def test_the_statefulset_keeps_rocksdb_state_on_a_volume_claim_template() -> Non
     [
         ("StatefulSet", "warmhandoff-worker", "worker"),
         ("Deployment", "warmhandoff-router", "router"),
+        ("Deployment", "warmhandoff-desk", "desk"),
     ],
 )
-def test_workers_and_router_mount_the_policy_config_map_where_the_setting_points(
+def test_workers_router_and_desk_mount_the_policy_config_map_where_the_setting_points(
     kind: str, name: str, container_name: str
 ) -> None:
     pod = pod_of(kind, name)
@@ -273,6 +312,7 @@ def test_exactly_one_pod_monitor_scrapes_each_process_under_its_alert_job(
         "router": "warmhandoff-router",
         "sink": "warmhandoff-sink",
         "learner": "warmhandoff-learner",
+        "desk": "warmhandoff-desk",
     }[container_name]
     assert pod_labels[monitor["spec"]["jobLabel"]] == expected_job
 
@@ -302,8 +342,13 @@ def test_kubectl_kustomize_renders_the_manifests() -> None:
         for obj in yaml.safe_load_all(render_kustomization())
     }
     (policy,) = [name for kind, name in rendered if name.startswith("warmhandoff-policy-")]
-    # The generated policy ConfigMap's hashed name replaced the workers' and router's references.
-    for kind, name in (("StatefulSet", "warmhandoff-worker"), ("Deployment", "warmhandoff-router")):
+    # The generated policy ConfigMap's hashed name replaced the workers', router's and desk's
+    # references.
+    for kind, name in (
+        ("StatefulSet", "warmhandoff-worker"),
+        ("Deployment", "warmhandoff-router"),
+        ("Deployment", "warmhandoff-desk"),
+    ):
         obj = rendered[(kind, name)]
         assert obj["metadata"]["namespace"] == "warmhandoff"
         volumes = {v["name"]: v for v in obj["spec"]["template"]["spec"]["volumes"]}

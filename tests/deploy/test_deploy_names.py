@@ -10,6 +10,7 @@ import re
 import pytest
 
 from warmhandoff.streams.config.connection import ENV_PREFIX, ConnectionSettings, load_settings
+from warmhandoff.streams.config.desk import DeskSettings
 from warmhandoff.streams.config.learner import LearnerSettings
 from warmhandoff.streams.config.reference import SECTIONS
 from warmhandoff.streams.config.router import RouterSettings
@@ -18,9 +19,11 @@ from warmhandoff.streams.config.sink import SinkSettings
 from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.runtime.metrics import REGISTRY
 
-# The learner's metrics are declared beside it, not in metrics.py: importing the module
-# registers them, so the dashboard and alert checks below see every process's metrics.
+# The learner's and the desk's metrics are declared beside them, not in metrics.py: importing
+# the modules registers them, so the dashboard and alert checks below see every process's.
 from warmhandoff.streams.services import learner as learner_runner
+from warmhandoff.streams.services.desk import feed as desk_feed
+from warmhandoff.streams.services.desk.process import desk_secret
 from warmhandoff.streams.sinks.factory import build_sink
 
 from .deployfiles import (
@@ -65,6 +68,8 @@ def test_the_registry_is_the_one_the_names_come_from() -> None:
     # The learner's, registered by importing its module.
     assert learner_runner.EXAMPLES._name == "warmhandoff_learning_examples"
     assert {"warmhandoff_learning_examples_total", "warmhandoff_kpi_csat_score"} <= names
+    assert desk_feed.SKIPPED._name == "warmhandoff_desk_skipped_records"
+    assert "warmhandoff_desk_skipped_records_total" in names
 
 
 def scrape_jobs() -> set[str]:
@@ -101,7 +106,9 @@ def test_every_job_an_alert_or_the_dashboard_selects_is_scraped_in_compose_and_k
         selected |= jobs_in(expr)
         for alternatives in re.findall(r'\bjob=~"([^"]+)"', expr):
             selected |= set(alternatives.split("|"))
-    assert {"warmhandoff", "warmhandoff-router", "warmhandoff-learner"} <= selected
+    assert {"warmhandoff", "warmhandoff-router", "warmhandoff-learner", "warmhandoff-desk"} <= (
+        selected
+    )
     assert selected <= scrape_jobs(), f"not scraped in compose: {selected - scrape_jobs()}"
     assert selected <= pod_monitor_jobs(), f"no PodMonitor: {selected - pod_monitor_jobs()}"
     # Runbooks name jobs too (`up{job="warmhandoff-sink"}`).
@@ -162,6 +169,7 @@ PROCESS_SETTINGS: dict[str, type[ConnectionSettings]] = {
     "router": RouterSettings,
     "sink": SinkSettings,
     "learner": LearnerSettings,
+    "desk": DeskSettings,
 }
 
 
@@ -178,7 +186,8 @@ def interpolate(value: str, host: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize(
-    "service", ["topics", "worker-1", "worker-2", "router", "sink", "sink-webhook", "learner"]
+    "service",
+    ["topics", "worker-1", "worker-2", "router", "sink", "sink-webhook", "learner", "desk"],
 )
 def test_compose_environments_load_as_settings(
     service: str, monkeypatch: pytest.MonkeyPatch
@@ -197,6 +206,15 @@ def test_compose_environments_load_as_settings(
         # The sink kind the service runs finds every setting it needs.
         assert isinstance(settings, SinkSettings)
         assert build_sink(command[1], settings).kind == command[1]
+    if command[:1] == ["desk"]:
+        # The placeholder secret starts a laptop stack; the host's own replaces it.
+        assert isinstance(settings, DeskSettings)
+        assert desk_secret(settings).startswith("public-placeholder")
+        assert settings.desk_secure_cookie is False
+        host["WARMHANDOFF_DESK_SECRET"] = "h" * 64
+        env = {k: interpolate(str(v), host) for k, v in definition["environment"].items()}
+        from_host = settings_from(env, monkeypatch, DeskSettings)
+        assert isinstance(from_host, DeskSettings) and desk_secret(from_host) == "h" * 64
 
 
 @pytest.mark.parametrize(
@@ -206,6 +224,7 @@ def test_compose_environments_load_as_settings(
         ("Deployment", "warmhandoff-router"),
         ("Deployment", "warmhandoff-sink-webhook"),
         ("Deployment", "warmhandoff-learner"),
+        ("Deployment", "warmhandoff-desk"),
         ("Job", "warmhandoff-topics"),
     ],
 )
@@ -217,10 +236,14 @@ def test_kubernetes_environments_load_as_settings(
     for source in container.get("envFrom", []):
         env.update(k8s_object("ConfigMap", source["configMapRef"]["name"])["data"])
     for item in container.get("env", []):
-        # Secret values are not in the repository: stand in a placeholder for each.
-        env[item["name"]] = item.get("value", "from-a-secret")
+        # Secret values are not in the repository: stand in a placeholder for each (as long
+        # as the desk's secret must be).
+        env[item["name"]] = item.get("value", "from-a-secret-" * 4)
     settings = settings_from(env, monkeypatch, PROCESS_SETTINGS[container["args"][0]])
     assert settings.security_protocol.startswith("SASL_")
     assert settings.sasl_password is not None
     if container["args"][:1] == ["sink"]:
         assert build_sink(container["args"][1], settings).kind == container["args"][1]
+    if container["args"][:1] == ["desk"]:
+        assert isinstance(settings, DeskSettings)
+        assert desk_secret(settings) and settings.desk_secure_cookie is True

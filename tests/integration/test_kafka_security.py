@@ -6,8 +6,9 @@ broker's key and certificate as PEM), SCRAM-SHA-512 users created when the stora
 formatted, the StandardAuthorizer with the administrator and the broker itself as super users.
 `warmhandoff topics apply --acls` runs as the administrator, and then each role's principal
 gets what acls.yaml grants it and nothing more: a bot writes turns and reads directives but is
-refused handoff requests and signals, and the worker runs under its own principal and carries
-turns to handoff requests, which the sink's principal reads. A client without the CA, or
+refused handoff requests and signals, the worker runs under its own principal and carries
+turns to handoff requests, which the sink's principal reads, and the desk reads its topics
+without a group and publishes an agent's presence under its own. A client without the CA, or
 with a wrong password, gets nowhere.
 
 The controller listener authenticates the broker with SASL/PLAIN, so no principal on a
@@ -18,6 +19,7 @@ probe's) is User:ANONYMOUS, which no ACL names: it can fetch cluster metadata an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import ssl
@@ -30,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
+import aiohttp
 import orjson
 import pytest
 import trustme
@@ -41,6 +44,7 @@ from aiokafka.errors import (
 )
 from aiokafka.protocol.admin import CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest
 from cryptography.hazmat.primitives import serialization
+from prometheus_client.parser import text_string_to_metric_families
 
 from warmhandoff.agents.client import BotClient
 from warmhandoff.streams.config.connection import ConnectionSettings, aiokafka_kwargs
@@ -51,11 +55,20 @@ from warmhandoff.streams.contract.acls import (
     ResourceType,
     load_acls,
 )
-from warmhandoff.streams.contract.models import Directive, DirectiveType
+from warmhandoff.streams.contract.models import (
+    AgentPresence,
+    Directive,
+    DirectiveType,
+    PresenceState,
+)
 from warmhandoff.streams.contract.topics import Topics, load_topics
+from warmhandoff.streams.core.codec import encode
 from warmhandoff.streams.policy import load_policy
 from warmhandoff.streams.runtime.apache_kafka import ApacheKafka
 from warmhandoff.streams.runtime.broker import free_port, metadata_answers
+from warmhandoff.streams.services.desk.auth import issue
+from warmhandoff.streams.services.desk.feed import INPUTS as DESK_INPUTS
+from warmhandoff.streams.services.desk.server import COOKIE as DESK_COOKIE
 
 from ..brokers import TestBroker
 from .conftest import DEFAULT_POLICY, GATHER_TIMEOUT_S, expected_handoffs, traffic
@@ -64,9 +77,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 PREFIX = f"s{uuid4().hex[:6]}."
 APP_ID = "wh"
-ROLES = ("worker", "sink", "router", "learner", "bot")
+ROLES = ("worker", "sink", "router", "learner", "desk", "bot")
 ADMIN, BROKER = "warmhandoff-admin", "warmhandoff-broker"
 CLI_TIMEOUT_S = 120.0
+DESK_READY_S = 180.0
 
 
 @dataclass(frozen=True)
@@ -276,7 +290,7 @@ def test_topics_apply_creates_every_binding_and_a_second_run_changes_nothing(
     again = secure.cli("topics", "apply", "--acls")
     assert again.returncode == 0, again.stderr
     assert acl_lines(again.stdout, "created") == []
-    assert f"ok       acl: {len(acls.bindings())} bindings of 5 principals in place" in again.stdout
+    assert f"ok       acl: {len(acls.bindings())} bindings of 6 principals in place" in again.stdout
     check = secure.cli("topics", "check", "--acls")
     assert check.returncode == 0, check.stderr
     assert "warning" not in check.stdout and "error" not in check.stdout
@@ -539,6 +553,94 @@ async def test_the_worker_runs_under_its_own_principal_and_hands_off(
     assert "AuthorizationFailed" not in output, output[-3000:]
 
 
+# --- the desk under its own principal -----------------------------------------------------
+
+
+async def test_the_desk_reads_its_topics_without_a_group_and_publishes_presence(
+    applied: tuple[SecureKafka, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    secure, _ = applied
+    topics = secure.topics
+    agent = f"sec-agent-{uuid4().hex[:6]}"
+    presence = AgentPresence(agent_id=agent, ts=datetime.now(UTC), state=PresenceState.available)
+    # One record on each topic the desk reads, so catching up fetches from every one: the
+    # agent's presence, and a record it cannot read (skipped and counted) on the others.
+    unreadable = [key for key in DESK_INPUTS if key != "agent.presence"]
+    producer = AIOKafkaProducer(**aiokafka_kwargs(secure.settings(ADMIN)))
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topics.name("agent.presence"), encode(presence), key=agent.encode()
+        )
+        for key in unreadable:
+            await producer.send_and_wait(topics.name(key), b"not json", key=agent.encode())
+    finally:
+        await producer.stop()
+    secret = secrets.token_hex(32)
+    port = free_port()
+    env = secure.env(principal("desk")) | {
+        "WARMHANDOFF_DESK_SECRET": secret,
+        "WARMHANDOFF_WEB_HOST": "127.0.0.1",
+        "WARMHANDOFF_WEB_PORT": str(port),
+        "WARMHANDOFF_LOG_FORMAT": "json",
+    }
+    log_path = tmp_path / "desk.log"
+    desk = start_worker(env, log_path, command="desk")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            ready = await poll_ready(http, f"{base}/readyz", alive=lambda: desk.poll() is None)
+            assert ready, log_path.read_text(errors="replace")[-3000:]
+            async with http.get(f"{base}/metrics") as answer:
+                metrics = await answer.text()
+            for key in unreadable:
+                assert skipped(metrics, key, "not_json") >= 1, key
+            token = issue(secret, agent, "agent", hours=1)
+            async with http.post(
+                f"{base}/login", data={"token": token}, allow_redirects=False
+            ) as login:
+                assert login.status == 302
+                session = login.cookies[DESK_COOKIE].value
+            async with http.post(
+                f"{base}/api/presence",
+                json={"state": "away"},
+                cookies={DESK_COOKIE: session},
+                headers={"X-Warmhandoff-Desk": "1"},
+            ) as changed:
+                assert changed.status == 200, await changed.text()
+    finally:
+        await asyncio.to_thread(stop_worker, desk)
+    output = log_path.read_text(errors="replace")
+    assert "desk.caught_up" in output, output[-3000:]
+    assert "AuthorizationFailed" not in output, output[-3000:]
+    published = await read_all(secure.settings(ADMIN), topics.name("agent.presence"))
+    assert {"agent_id": agent, "state": "away"}.items() <= published[-1].items()
+
+
+async def poll_ready(http: aiohttp.ClientSession, url: str, *, alive: Callable[[], bool]) -> bool:
+    """Whether `url` answered 200 before the process died or DESK_READY_S passed."""
+    deadline = time.monotonic() + DESK_READY_S
+    while time.monotonic() < deadline and alive():
+        with contextlib.suppress(aiohttp.ClientError):
+            async with http.get(url) as answer:
+                if answer.status == 200:
+                    return True
+        await asyncio.sleep(0.5)  # the interval between polls
+    return False
+
+
+def skipped(metrics: str, topic: str, reason: str) -> float:
+    """One warmhandoff_desk_skipped_records_total sample from a /metrics page, 0 if absent."""
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name == "warmhandoff_desk_skipped_records_total" and sample.labels == {
+                "topic": topic,
+                "reason": reason,
+            }:
+                return sample.value
+    return 0.0
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 
@@ -552,11 +654,13 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
         worker.wait(timeout=30)
 
 
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """`warmhandoff worker` as a child process with `env`, its output in `log_path`."""
+def start_worker(
+    env: dict[str, str], log_path: Path, command: str = "worker"
+) -> subprocess.Popen[bytes]:
+    """`warmhandoff COMMAND` as a child process with `env`, its output in `log_path`."""
     with log_path.open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "warmhandoff.streams.cli", "worker"],
+            [sys.executable, "-m", "warmhandoff.streams.cli", command],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

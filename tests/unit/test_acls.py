@@ -86,7 +86,7 @@ def test_the_packaged_file_is_the_top_level_one() -> None:
 
 
 def test_every_role_has_its_own_principal(acls: Acls) -> None:
-    assert [r.name for r in acls] == ["worker", "sink", "router", "learner", "bot"]
+    assert [r.name for r in acls] == ["worker", "sink", "router", "learner", "desk", "bot"]
     assert acls.principals() == sorted(f"User:warmhandoff-{r.name}" for r in acls)
 
 
@@ -109,10 +109,10 @@ def test_only_what_the_processes_need_is_granted(acls: Acls) -> None:
             assert binding.pattern_type is PatternType.LITERAL, binding
 
 
-def test_handoff_requests_are_read_by_sinks_and_the_router_only(acls: Acls) -> None:
+def test_handoff_requests_are_read_by_sinks_the_router_and_the_desk_only(acls: Acls) -> None:
     requests = f"{PREFIX}handoff.requests"
     readers = {r.name for r in acls if requests in granted(acls, r.name, Operation.READ)}
-    assert readers == {"sink", "router"}
+    assert readers == {"sink", "router", "desk"}
     writers = {r.name for r in acls if requests in granted(acls, r.name, Operation.WRITE)}
     assert writers == {"worker"}
 
@@ -121,7 +121,7 @@ def test_the_start_check_may_describe_every_topic_and_read_none_more(
     acls: Acls, topics: Topics
 ) -> None:
     names = {spec.name for spec in topics}
-    for role in ("worker", "sink", "router", "learner"):
+    for role in ("worker", "sink", "router", "learner", "desk"):
         reads, writes = granted(acls, role, Operation.READ), granted(acls, role, Operation.WRITE)
         described = granted(acls, role, Operation.DESCRIBE)
         assert described == names - reads - writes  # READ and WRITE include DESCRIBE
@@ -143,6 +143,7 @@ def test_group_ids_follow_the_prefix_and_app_id_as_the_processes_name_them(acls:
         "sink": {(f"{PREFIX}{APP_ID}-sink-", PatternType.PREFIXED)},
         "router": {(f"{APP_ID}-router", PatternType.LITERAL)},
         "learner": {(f"{PREFIX}{APP_ID}-learner", PatternType.LITERAL)},
+        "desk": set(),  # it reads every partition without a group
         "bot": {(f"{APP_ID}-bot-", PatternType.PREFIXED)},
     }
 
@@ -172,6 +173,15 @@ def test_the_bot_role_covers_what_the_bot_client_uses(acls: Acls, topics: Topics
     assert granted(acls, "bot", Operation.READ) == {client._directives_topic}
     (bot_group,) = (b for b in acls.role("bot").bindings if b.resource_type is ResourceType.GROUP)
     assert client.group_id.startswith(bot_group.resource_name)
+
+
+def test_the_desk_role_covers_what_the_desk_reads_and_publishes(acls: Acls, topics: Topics) -> None:
+    from warmhandoff.streams.services.desk.feed import INPUTS
+
+    assert granted(acls, "desk", Operation.READ) == {topics.name(key) for key in INPUTS}
+    # Agents' actions and an agent's own presence (streams/services/desk/server.py).
+    published = {topics.name("handoff.events"), topics.name("agent.presence")}
+    assert granted(acls, "desk", Operation.WRITE) == published
 
 
 def test_transactional_ids_expand_like_groups(

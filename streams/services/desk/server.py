@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 import structlog
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from warmhandoff.streams.contract.models import AgentPresence, PresenceState
 from warmhandoff.streams.routing.desk import Agent, QueueSpec
@@ -226,11 +227,21 @@ class DeskServer:
             event = act(self.board, person, hid, action, form, self.queues, self.clock())
         except ActionRefused as exc:
             raise _json_error(exc.status, str(exc)) from None
-        await self.feed.publish("handoff.events", event.conversation_id, event)
+        await self._publish("handoff.events", event.conversation_id, event)
         self.board.event(event)  # shown at once; the topic's copy is the same event
         await self.feed.notify()
         log.info("desk.action", person=person.person_id, action=action, handoff_id=hid)
         return web.json_response({"ok": True, "event_id": event.event_id, "type": event.type})
+
+    async def _publish(self, topic: str, key: str, record: Any) -> None:
+        """Publish, or answer 503 with the broker's reason (nothing was recorded)."""
+        try:
+            await self.feed.publish(topic, key, record)
+        except KafkaError as exc:
+            log.warning("desk.publish_failed", topic=topic, error=str(exc)[:200])
+            raise _json_error(
+                503, f"could not record this on {topic} ({type(exc).__name__}): try again"
+            ) from None
 
     async def _presence(self, request: web.Request) -> web.Response:
         person = self._person(request)
@@ -249,7 +260,7 @@ class DeskServer:
         presence = AgentPresence.model_validate(
             known.model_dump() | {"state": state, "ts": self.clock()}
         )
-        await self.feed.publish("agent.presence", person.person_id, presence)
+        await self._publish("agent.presence", person.person_id, presence)
         self.board.agent(presence)
         await self.feed.notify()
         return web.json_response({"ok": True, "state": state.value})
@@ -277,6 +288,7 @@ def _json(data: Any) -> web.Response:
 
 def _json_error(status: int, message: str) -> web.HTTPException:
     kinds: dict[int, type[web.HTTPException]] = {
+        503: web.HTTPServiceUnavailable,
         400: web.HTTPBadRequest,
         401: web.HTTPUnauthorized,
         403: web.HTTPForbidden,
