@@ -47,6 +47,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="print the whole sample handoff as JSON, not its shortened view",
     )
+    p.add_argument(
+        "--desk",
+        action="store_true",
+        help="then keep the desk page up on the demo's traffic (prints its URL; Ctrl-C stops it)",
+    )
+    p.add_argument("--desk-port", type=int, default=6070, help="the desk page's port (with --desk)")
     p.set_defaults(handler=_cmd_demo)
 
     _register_simulate(sub)
@@ -234,6 +240,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         rate=args.rate,
         seed=args.seed,
         full_handoff=args.full_handoff,
+        desk_port=args.desk_port if args.desk else None,
     )
 
 
@@ -246,7 +253,25 @@ def _check_demo(args: argparse.Namespace) -> None:
         raise UsageError(f"argument --conversations: must be at least 1, got {args.conversations}")
     if not (math.isfinite(args.rate) and args.rate > 0):
         raise UsageError(f"argument --rate: must be above 0, got {args.rate}")
+    if not 1 <= args.desk_port <= 65535:
+        raise UsageError(f"argument --desk-port: must be a port (1-65535), got {args.desk_port}")
+    if args.desk and _port_taken(args.desk_port):
+        raise UsageError(
+            f"argument --desk-port: {args.desk_port} is in use: pick another with --desk-port"
+        )
     _check_lab_environment(args, os.environ.get("WARMHANDOFF_BOOTSTRAP_SERVERS"), BOOTSTRAP_ENV)
+
+
+def _port_taken(port: int) -> bool:
+    """Whether something already listens on 127.0.0.1:`port`."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 def _check_lab_environment(args: argparse.Namespace, bootstrap: str | None, origin: str) -> None:

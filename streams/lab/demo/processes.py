@@ -29,11 +29,20 @@ STOP_GRACE_S = 20.0
 class Service:
     """One `warmhandoff <command>` child process."""
 
-    def __init__(self, command: str, settings: WorkerSettings, log: Path) -> None:
+    def __init__(
+        self,
+        command: str,
+        settings: WorkerSettings,
+        log: Path,
+        *,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.command = command
         self.settings = settings
-        self.port = free_port()
+        self.port = free_port() if port is None else port
         self._log = log
+        self._env = env or {}
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -49,6 +58,7 @@ class Service:
             "WARMHANDOFF_WEB_HOST": "127.0.0.1",
             "WARMHANDOFF_WEB_PORT": str(self.port),
             "WARMHANDOFF_LOG_FORMAT": "json",
+            **self._env,
         }
         # Appending: the demo and its other children write to the same file.
         with self._log.open("ab") as log:

@@ -24,7 +24,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -36,6 +36,7 @@ from warmhandoff.streams.config.worker import WorkerSettings
 from warmhandoff.streams.contract.errors import WarmhandoffError
 from warmhandoff.streams.contract.topics import Topics, load_topics
 from warmhandoff.streams.lab.demo.drive import Outcome, drive
+from warmhandoff.streams.lab.demo.page import keep_desk_open
 from warmhandoff.streams.lab.demo.processes import Service, stop_all
 from warmhandoff.streams.lab.demo.progress import Progress
 from warmhandoff.streams.lab.demo.render import sample_section, summary_table
@@ -69,16 +70,45 @@ class _Running:
         return (self.broker.log_path,) if self.broker is not None else ()
 
 
-def run_demo(*, conversations: int, rate: float, seed: int, full_handoff: bool = False) -> int:
-    """Run the demo end to end; 0 when the pipeline produced what the scenarios expect."""
+def run_demo(
+    *,
+    conversations: int,
+    rate: float,
+    seed: int,
+    full_handoff: bool = False,
+    desk_port: int | None = None,
+) -> int:
+    """Run the demo end to end; 0 when the pipeline produced what the scenarios expect.
+
+    With `desk_port`, the desk page stays up on that port after the summary until Ctrl-C.
+    """
     out = Console()
     progress = Progress(Console(stderr=not out.is_terminal))
     workspace = Workspace(uuid.uuid4().hex[:6])
     running = _Running()
+    shown: list[Outcome] = []
+
+    def show(outcome: Outcome) -> None:
+        shown.append(outcome)
+        _print_outcome(out, outcome, full_handoff)
+
     try:
-        outcome = _run(workspace, progress, running, conversations, rate, seed)
+        outcome = _run(
+            workspace,
+            progress,
+            running,
+            conversations,
+            rate,
+            seed,
+            desk_port=desk_port,
+            show=show,
+            say=lambda text: out.print(text, soft_wrap=True),  # tokens whole, copyable
+        )
     except KeyboardInterrupt:
         _close(workspace, running, keep_log=False)
+        if shown:  # Ctrl-C is how the desk page ends
+            progress.note("the desk page, the processes and the broker stopped")
+            return 0 if shown[0].problem is None else 1
         progress.note("interrupted: the broker and the processes stopped, their files removed")
         raise
     except BaseException as exc:
@@ -89,15 +119,20 @@ def run_demo(*, conversations: int, rate: float, seed: int, full_handoff: bool =
         first = reason.strip().splitlines()[0] if reason.strip() else type(exc).__name__
         raise WarmhandoffError(f"{first} (log: {kept})") from exc
     kept = _close(workspace, running, keep_log=outcome.problem is not None)
+    if not shown:
+        _print_outcome(out, outcome, full_handoff)
+    if outcome.problem is not None:
+        progress.alert(f"warmhandoff: error: {outcome.problem} (log: {kept})")
+        return 1
+    return 0
+
+
+def _print_outcome(out: Console, outcome: Outcome, full_handoff: bool) -> None:
     out.print()
     out.print(summary_table(outcome.summary))
     out.print()
     sample = sample_section(outcome.sample, outcome.told, full=full_handoff)
     out.print(sample, soft_wrap=full_handoff)  # whole JSON lines, copyable
-    if outcome.problem is not None:
-        progress.alert(f"warmhandoff: error: {outcome.problem} (log: {kept})")
-        return 1
-    return 0
 
 
 def _close(workspace: Workspace, running: _Running, *, keep_log: bool) -> Path | None:
@@ -113,12 +148,28 @@ def _run(
     conversations: int,
     rate: float,
     seed: int,
+    *,
+    desk_port: int | None,
+    show: Callable[[Outcome], None],
+    say: Callable[[str], None],
 ) -> Outcome:
     """The demo with its log going to the workspace and the progress on display."""
     with progress, workspace.logging(progress.alert):
         progress.note(f"log file: {workspace.log_path} (removed at exit, kept if the demo fails)")
         try:
-            return asyncio.run(_demo(workspace, progress, running, conversations, rate, seed))
+            return asyncio.run(
+                _demo(
+                    workspace,
+                    progress,
+                    running,
+                    conversations,
+                    rate,
+                    seed,
+                    desk_port=desk_port,
+                    show=show,
+                    say=say,
+                )
+            )
         except asyncio.CancelledError:
             if running.terminated:
                 raise KeyboardInterrupt from None  # SIGTERM ends the demo like Ctrl-C
@@ -144,6 +195,10 @@ async def _demo(
     conversations: int,
     rate: float,
     seed: int,
+    *,
+    desk_port: int | None,
+    show: Callable[[Outcome], None],
+    say: Callable[[str], None],
 ) -> Outcome:
     began = time.monotonic()
     ticker = asyncio.create_task(progress.ticking())
@@ -164,7 +219,7 @@ async def _demo(
             ]
             for service in running.services:
                 service.start()
-            return await drive(
+            outcome = await drive(
                 settings,
                 topics,
                 running.services,
@@ -176,6 +231,19 @@ async def _demo(
                 began=began,
                 launched=time.monotonic(),
             )
+            if desk_port is not None and outcome.problem is None:
+                show(outcome)
+                await keep_desk_open(
+                    settings,
+                    topics,
+                    policy,
+                    running.services,
+                    progress,
+                    workspace.log_path,
+                    port=desk_port,
+                    say=say,
+                )
+            return outcome
     finally:
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
