@@ -7,14 +7,21 @@ stopped by SIGTERM, or failed (then only its log is left, named in the error lin
 
 from __future__ import annotations
 
+import http.cookiejar
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+from warmhandoff.streams.runtime.broker import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -129,4 +136,43 @@ def test_a_failed_demo_keeps_its_log_and_names_it(tmp_path: Path) -> None:
     assert "demo.failed" in log.read_text()  # the traceback is in the log, not on screen
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == [log.name]
+    assert processes_using(tmp_path) == []
+
+
+def test_demo_desk_leaves_the_page_up_with_handoffs_waiting_until_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*DEMO, "--conversations", "40", "--desk", "--desk-port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=demo_env(tmp_path),
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        for raw in proc.stdout:  # bounded by the test's timeout
+            lines.append(raw.decode())
+            if lines[-1].startswith("Press Ctrl-C"):
+                break
+        text = "".join(lines)
+        assert f"The desk page is up: http://127.0.0.1:{port}/" in text, text[-3000:]
+        tokens = re.findall(r"^\s+(whd1\.token\.\S+)$", text, re.MULTILINE)
+        assert len(tokens) == 2, text[-3000:]
+        browser = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        form = urllib.parse.urlencode({"token": tokens[0]}).encode()
+        browser.open(f"http://127.0.0.1:{port}/login", data=form, timeout=10)
+        deadline = time.monotonic() + 60
+        view: dict[str, object] = {}
+        while time.monotonic() < deadline and not view.get("waiting"):
+            with browser.open(f"http://127.0.0.1:{port}/api/view", timeout=10) as response:
+                view = json.loads(response.read())
+            time.sleep(0.2)  # polling interval, not a wait for state
+        assert view["me"] == {"id": "you", "role": "agent"} and view["waiting"], view
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=90)
+    assert proc.returncode == 0
+    assert list(tmp_path.iterdir()) == []
     assert processes_using(tmp_path) == []

@@ -94,6 +94,24 @@ async def test_a_bearer_token_publishes_the_event(client: Any) -> None:
     assert [(e.handoff_id, e.type.value) for e in client.desk.published] == [("h-1", "accepted")]
 
 
+async def test_a_crm_reports_the_first_reply_and_a_transfer(client: Any) -> None:
+    body = orjson.dumps(
+        [
+            event(type="replied", reply="Hello, I can help with that.", macro_id="greeting"),
+            event(event_id="ev-2", type="transferred", queue="billing"),
+        ]
+    )
+    resp = await client.post(PATH, data=body, headers=bearer())
+    assert resp.status == 202, await resp.text()
+    replied, transferred = client.desk.published
+    assert (replied.type.value, replied.reply, replied.macro_id) == (
+        "replied",
+        "Hello, I can help with that.",
+        "greeting",
+    )
+    assert (transferred.type.value, transferred.queue) == ("transferred", "billing")
+
+
 async def test_an_hmac_signature_of_the_body_publishes_a_batch(client: Any) -> None:
     body = orjson.dumps([event(), event(event_id="ev-2", type="csat", csat=5, agent_id=None)])
     headers = {SIGNATURE_HEADER: sign(SECRET, body), "Content-Type": "application/json"}
