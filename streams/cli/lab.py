@@ -210,7 +210,22 @@ def _register_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "SLAs, wait estimates) and print its report",
     )
     p.add_argument(
-        "--json", action="store_true", help="with --minutes or --learning: one JSON object"
+        "--trace",
+        type=readable_file,
+        nargs="+",
+        metavar="FILE",
+        help="instead: replay a contact centre's call log through the router's estimator and "
+        "score its waits against simple yardsticks (docs/routing.md)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("csv", "technion"),
+        help="with --trace: the trace format (default csv) or the Technion call-centre log",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="with --minutes, --learning or --trace: one JSON object",
     )
     p.add_argument(
         "--rate",
@@ -297,7 +312,8 @@ SIMULATE_OPTIONS = {
     "rate": ("--minutes",),
     "staffing": ("--minutes",),
     "policy": ("--minutes", "--learning"),
-    "json": ("--minutes", "--learning"),
+    "json": ("--minutes", "--learning", "--trace"),
+    "format": ("--trace",),
 }
 
 
@@ -307,6 +323,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from warmhandoff.agents.scenarios import generate
 
     _check_simulate(args)
+    if args.trace is not None:
+        return _cmd_trace(args)
     if args.learning:
         return _cmd_learning(args)
     if args.minutes is not None:
@@ -327,9 +345,19 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _check_simulate(args: argparse.Namespace) -> None:
     """Refuse options the chosen mode would ignore, and --learning with --minutes."""
-    if args.learning and args.minutes is not None:
-        raise UsageError("give --minutes or --learning, not both")
-    mode = "--learning" if args.learning else "--minutes" if args.minutes is not None else "turns"
+    chosen = [
+        flag
+        for flag, given in (
+            ("--minutes", args.minutes is not None),
+            ("--learning", args.learning),
+            ("--trace", args.trace is not None),
+        )
+        if given
+    ]
+    if len(chosen) > 1:
+        both = "not both" if len(chosen) == 2 else "only one"
+        raise UsageError(f"give {' or '.join(chosen)}, {both}")
+    mode = chosen[0] if chosen else "turns"
     for name, modes in SIMULATE_OPTIONS.items():
         if getattr(args, name) in (None, False) or mode in modes:
             continue
@@ -354,6 +382,18 @@ def _cmd_learning(args: argparse.Namespace) -> int:
         load_policy(args.policy), LearningSimConfig(conversations=n, seed=args.seed)
     )
     _print_report(report, as_json=args.json, width=26)
+    return 0
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    """`simulate --trace FILE...`: a call log replayed through the router's estimator."""
+    from warmhandoff.streams.lab.simulation.trace import read_trace
+    from warmhandoff.streams.lab.simulation.trace_replay import replay
+    from warmhandoff.streams.lab.simulation.trace_report import report
+
+    trace = read_trace(args.trace, args.format or "csv")
+    found = report(replay(trace), events=len(trace.events))
+    _print_report(found, as_json=args.json, width=22)
     return 0
 
 

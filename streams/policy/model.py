@@ -417,6 +417,10 @@ class Defaults(_Strict):
     # until a queue has measured its own.
     priority_points_per_minute: Annotated[float, _between(0, 60)] = 1.0
     handle_time_seconds: Annotated[int, _between(1, 86_400)] = 300
+    # Credited waiting: a waiting handoff of this priority counts as having waited this many
+    # seconds more, in the queue's order and in its wait estimate (a head start finer than a
+    # priority level).
+    priority_credit_seconds: dict[Priority, Annotated[float, _between(0, 86_400)]] = {}
 
 
 class Cases(_Strict):

@@ -3,7 +3,9 @@
 `Centre` holds the agents (from `agent.presence`), the waiting handoffs, each queue's recent
 measurements and the estimator's calibration; each event method (`presence`, `arrive`,
 `finish`, `abandon`, `answer_offer`, `tick`) applies one event at `now` and returns what
-routing decided (`Step`). The accelerated simulation drives it with a discrete-event clock;
+routing decided (`Step`). `assign` applies an assignment decided outside routing (a desk
+that routes itself, or a replayed call log), so the estimates still see the real queue.
+The accelerated simulation drives it with a discrete-event clock;
 a live router process would drive it from `agent.presence`, `handoff.requests` and
 `handoff.events`. No I/O, no clock of its own.
 """
@@ -16,6 +18,7 @@ from datetime import datetime, timedelta
 
 from warmhandoff.streams.contract.models import AgentPresence, HandoffRequest, QueueHealth
 from warmhandoff.streams.policy.model import Policy
+from warmhandoff.streams.routing.blend import Blend
 from warmhandoff.streams.routing.desk import Agent, QueueSpec, Waiting, queues_from_policy, serves
 from warmhandoff.streams.routing.estimate import (
     Announcement,
@@ -77,6 +80,8 @@ class Centre:
     waiting: dict[str, Waiting] = field(default_factory=dict)
     stats: dict[str, QueueStats] = field(default_factory=dict)
     calibration: Calibration = field(default_factory=Calibration)
+    blends: dict[str, Blend] = field(default_factory=dict)  # by origin queue
+    priority_credit_seconds: dict[int, float] = field(default_factory=dict)
     announced: dict[str, Announcement] = field(default_factory=dict)
     first: dict[str, Estimate] = field(default_factory=dict)  # first announced, until answered
     outcomes: deque[Outcome] = field(default_factory=deque)
@@ -95,6 +100,7 @@ class Centre:
             points_per_minute=policy.defaults.priority_points_per_minute,
             handle_prior_seconds=prior,
             stats={name: QueueStats(handle_prior_seconds=prior) for name in queues},
+            priority_credit_seconds=dict(policy.defaults.priority_credit_seconds),
         )
 
     # --- events ---------------------------------------------------------------------
@@ -113,7 +119,7 @@ class Centre:
         """A handoff request enters routing (a redelivered one changes nothing)."""
         if request.handoff_id in self.waiting:
             return Step()
-        handoff = Waiting.from_request(request, self.queues, now)
+        handoff = Waiting.from_request(request, self.queues, now, self.priority_credit_seconds)
         self.waiting[handoff.handoff_id] = handoff
         self.stats[handoff.origin].add_arrival(now, handoff.priority)
         step = Step()
@@ -139,7 +145,7 @@ class Centre:
             began = now - timedelta(seconds=handle_seconds)
             starts.remove(min(starts, key=lambda t: abs((t - began).total_seconds())))
         if queue in self.stats:
-            self.stats[queue].add_handle_time(handle_seconds)
+            self.stats[queue].add_handle_time(handle_seconds, now)
         return self.tick(now)
 
     def abandon(self, handoff_id: str, now: datetime) -> Step:
@@ -181,6 +187,25 @@ class Centre:
         step.route.changes.append(RoutingChange(handoff_id, kind, handoff.queue, target, why, now))
         return self._route(now, step) if accepted else step
 
+    def assign(self, handoff_id: str, agent_id: str, queue: str, now: datetime) -> Step:
+        """An agent took a waiting handoff by a decision made outside routing.
+
+        An agent the centre does not know still answers the handoff (its chat is not counted).
+        Nothing happens when the handoff is no longer waiting.
+        """
+        step = Step()
+        if handoff_id not in self.waiting:
+            return step
+        assignment = Assignment(handoff_id, agent_id, queue)
+        step.route.assignments.append(assignment)
+        step.route.changes.append(
+            RoutingChange(
+                handoff_id, ChangeKind.assigned, queue, f"agent:{agent_id}", "assigned", now
+            )
+        )
+        self._answered(assignment, now, step)
+        return self._route(now, step)
+
     def tick(self, now: datetime) -> Step:
         """Time passed: relaxation timeouts, overflow, assignments, periodic updates."""
         return self._route(now, Step())
@@ -193,13 +218,16 @@ class Centre:
         ppm = self.points_per_minute
         rank = (aged_priority(handoff, now, ppm), handoff.sla_start, handoff.handoff_id)
         ahead = 0
+        head: tuple[float, datetime, str] | None = None
+        head_since = now
         for other in self.waiting.values():
             if other.handoff_id == handoff.handoff_id:
                 continue
-            if (aged_priority(other, now, ppm), other.sla_start, other.handoff_id) < rank and (
-                mine & self._eligible_ids(other)
-            ):
+            theirs = (aged_priority(other, now, ppm), other.sla_start, other.handoff_id)
+            if theirs < rank and (mine & self._eligible_ids(other)):
                 ahead += 1
+                if head is None or theirs < head:
+                    head, head_since = theirs, other.enqueued_at
         agents = [self.agents[a] for a in mine]
         elapsed: list[float] = []
         for agent in agents:
@@ -215,11 +243,18 @@ class Centre:
             priority=handoff.priority,
             waited_seconds=max(0.0, (now - handoff.sla_start).total_seconds()),
             points_per_minute=self.points_per_minute,
+            head_seconds=max(0.0, (now - head_since).total_seconds()),
+            credit_seconds=handoff.credit_seconds,
+            credits=tuple(sorted(self.priority_credit_seconds.items())),
         )
 
     def estimate(self, handoff: Waiting, now: datetime) -> Estimate:
         """The calibrated wait estimate for one waiting customer."""
-        options = [Option(0.0, self.view(handoff, now), self._stats_of(handoff))]
+        return self._estimate(handoff, now)[0]
+
+    def _estimate(self, handoff: Waiting, now: datetime) -> tuple[Estimate, QueueView]:
+        here = self.view(handoff, now)
+        options = [Option(0.0, here, self._stats_of(handoff))]
         waited = (now - handoff.enqueued_at).total_seconds()
         trial = replace(handoff)
         for step in self.queues[handoff.origin].relax[handoff.steps_taken :]:
@@ -230,9 +265,14 @@ class Centre:
                 trial.accepted = tuple(dict.fromkeys((*trial.accepted, target)))
             after = max(0.0, step.after_seconds - waited)
             options.append(Option(after, self.view(trial, now), self._stats_of(trial)))
-        return estimate_wait(
-            options, self.calibration, now, unknown_seconds=4 * self.handle_prior_seconds
+        found = estimate_wait(
+            options,
+            self.calibration,
+            now,
+            unknown_seconds=4 * self.handle_prior_seconds,
+            blend=self.blends.setdefault(handoff.origin, Blend()),
         )
+        return found, here
 
     def _stats_of(self, handoff: Waiting) -> list[QueueStats]:
         return [self.stats[q] for q in handoff.accepted]
@@ -297,25 +337,31 @@ class Centre:
             self.announced.pop(ticket.handoff_id, None)
             self.first.pop(ticket.handoff_id, None)
         for assignment in result.assignments:
-            handoff = self.waiting.pop(assignment.handoff_id)
-            self.announced.pop(assignment.handoff_id, None)
-            agent = self.agents[assignment.agent_id]
-            self.agents[agent.agent_id] = replace(agent, active=agent.active + 1)
-            self._chats.setdefault(agent.agent_id, []).append(now)
-            waited = (now - handoff.enqueued_at).total_seconds()
-            self.stats[handoff.origin].add_outcome(now, waited, abandoned=False)
-            self._outcome(handoff, now, answered=True)
-            first = self.first.pop(assignment.handoff_id, None)
-            if first is not None:
-                self.calibration.observe(first.model_seconds, waited)
-            step.answered.append((assignment, handoff, first))
+            self._answered(assignment, now, step)
         self._updates(now, step)
         return step
 
+    def _answered(self, assignment: Assignment, now: datetime, step: Step) -> None:
+        handoff = self.waiting.pop(assignment.handoff_id)
+        self.announced.pop(assignment.handoff_id, None)
+        agent = self.agents.get(assignment.agent_id)
+        if agent is not None:
+            self.agents[agent.agent_id] = replace(agent, active=agent.active + 1)
+            self._chats.setdefault(agent.agent_id, []).append(now)
+        waited = (now - handoff.enqueued_at).total_seconds()
+        self.stats[handoff.origin].add_outcome(now, waited, abandoned=False)
+        self._outcome(handoff, now, answered=True)
+        first = self.first.pop(assignment.handoff_id, None)
+        if first is not None and waited > 0:
+            # A customer answered the instant they arrived never waited on the estimate.
+            self.calibration.observe(first.model_seconds, waited)
+            self.blends.setdefault(handoff.origin, Blend()).observe(first.features, waited)
+        step.answered.append((assignment, handoff, first))
+
     def _updates(self, now: datetime, step: Step) -> None:
         for handoff in self.waiting.values():
-            estimate = self.estimate(handoff, now)
-            position = self.view(handoff, now).ahead + 1
+            estimate, here = self._estimate(handoff, now)
+            position = here.ahead + 1
             reason = update_reason(
                 self.announced.get(handoff.handoff_id),
                 estimate.wait,

@@ -149,12 +149,17 @@ class Waiting:
     steps_taken: int = 0  # relax steps of the origin queue already taken
     offered: bool = False  # the right-channel offer was made
     overflowed: frozenset[str] = field(default_factory=frozenset)
+    credit_seconds: float = 0.0  # credited waiting: counts as waited this much more
 
     @classmethod
     def from_request(
-        cls, request: HandoffRequest, queues: Mapping[str, QueueSpec], now: datetime
+        cls,
+        request: HandoffRequest,
+        queues: Mapping[str, QueueSpec],
+        now: datetime,
+        credits: Mapping[int, float] | None = None,
     ) -> Waiting:
-        """A handoff request entering routing at `now`."""
+        """A handoff request entering routing at `now`, with its priority's credited waiting."""
         routing = request.routing
         spec = queues.get(routing.queue)
         if spec is None:
@@ -180,6 +185,7 @@ class Waiting:
             sla_seconds=routing.sla_seconds,
             enqueued_at=now,
             accepted=(routing.queue,),
+            credit_seconds=(credits or {}).get(routing.priority, 0.0),
         )
 
     def required_skills(self, queue: str, queues: Mapping[str, QueueSpec]) -> frozenset[str]:

@@ -13,6 +13,16 @@ The estimate for one waiting customer combines:
 - an Erlang C baseline (`call_center_tools.erlang_c`, a zero-dependency implementation of the
   numerically stable recursion), blended in while the queue has measured few handle times.
 
+Beside that queue model the estimator reads three predictors that need no model of the desk:
+the current wait of the customer at the head of the line (head of line), the wait of the last
+customer of the queue to reach an agent (last to enter service), and the position divided by
+the queue's measured completion rate (completions per second over the recent window, which
+folds in how many agents really work the queue). `Blend` weighs the four by least squares
+over recently answered customers, shrunk toward the queue model alone, and replaces the model
+only while it has beaten it on those customers (each scored before it was learned from): a
+desk where the model's picture of the agents is poor (who is on shift, who is really free)
+leans on the predictors that are measured, and one where the model is right keeps it.
+
 The point estimate and the announced range are calibrated online: `Calibration` keeps the
 log-ratio of actual to predicted waits of recently answered customers; its median debiases
 the point and its quantiles give the range, so the share of waits inside the range tracks
@@ -35,6 +45,7 @@ from call_center_tools import erlang_c
 
 from warmhandoff.streams.contract.models import WaitEstimate
 from warmhandoff.streams.core.transfer import describe_wait
+from warmhandoff.streams.routing.blend import Blend
 
 METHOD = "queue-model"
 _OFFSET = 15.0  # seconds added before taking log-ratios, so near-zero waits stay finite
@@ -75,13 +86,30 @@ class QueueStats:
     arrivals: deque[tuple[datetime, int]] = field(default_factory=deque)
     outcomes: deque[tuple[datetime, float, bool]] = field(default_factory=deque)
 
+    completions: deque[datetime] = field(default_factory=deque)
+    last_answered_seconds: float | None = None  # the wait of the last customer answered
+
     _sorted: list[float] = field(default_factory=list)
     _suffix: list[float] = field(default_factory=list)
+    # Figures recomputed only when the measurements or `now` change: every waiting customer's
+    # estimate reads them on every event.
+    _version: int = 0
+    _memo: dict[str, tuple[object, object]] = field(default_factory=dict)
 
-    def add_handle_time(self, seconds: float) -> None:
-        """A chat of this queue ended after `seconds`."""
+    def _cached(self, name: str, key: object) -> object | None:
+        found = self._memo.get(name)
+        return found[1] if found is not None and found[0] == (self._version, key) else None
+
+    def _keep(self, name: str, key: object, value: object) -> None:
+        self._memo[name] = ((self._version, key), value)
+
+    def add_handle_time(self, seconds: float, at: datetime | None = None) -> None:
+        """A chat of this queue ended after `seconds` (at `at`, when known)."""
         self.handle_times.append(max(0.0, seconds))
         self._sorted.clear()
+        self._version += 1
+        if at is not None:
+            self.completions.append(at)
 
     def residual_seconds(self, elapsed: float) -> float:
         """Expected time left of a chat that has lasted `elapsed` seconds.
@@ -107,17 +135,26 @@ class QueueStats:
     def add_arrival(self, at: datetime, priority: int) -> None:
         """A handoff entered the queue."""
         self.arrivals.append((at, priority))
+        self._version += 1
 
     def add_outcome(self, at: datetime, waited: float, abandoned: bool) -> None:
         """A waiting customer was answered, or gave up, after `waited` seconds."""
         self.outcomes.append((at, max(0.0, waited), abandoned))
+        self._version += 1
+        if not abandoned and waited > 0:  # the last customer who queued and was answered
+            self.last_answered_seconds = waited
 
     def forget_before(self, cutoff: datetime) -> None:
         """Drop arrivals and outcomes older than `cutoff`."""
+        before = len(self.arrivals) + len(self.outcomes) + len(self.completions)
         while self.arrivals and self.arrivals[0][0] < cutoff:
             self.arrivals.popleft()
         while self.outcomes and self.outcomes[0][0] < cutoff:
             self.outcomes.popleft()
+        while self.completions and self.completions[0] < cutoff:
+            self.completions.popleft()
+        if len(self.arrivals) + len(self.outcomes) + len(self.completions) != before:
+            self._version += 1
 
     @property
     def samples(self) -> int:
@@ -126,27 +163,46 @@ class QueueStats:
 
     def handle_seconds(self) -> float:
         """Mean recent handle time, shrunk toward the prior while samples are few."""
+        found = self._cached("handle", None)
+        if isinstance(found, float):
+            return found
         n = len(self.handle_times)
         weight = 5.0
-        return (sum(self.handle_times) + weight * self.handle_prior_seconds) / (n + weight)
+        mean = (sum(self.handle_times) + weight * self.handle_prior_seconds) / (n + weight)
+        self._keep("handle", None, mean)
+        return mean
 
     def abandon_rate(self) -> float:
         """Abandonments per second of waiting, per waiting customer (0 until one is seen)."""
+        found = self._cached("abandon", None)
+        if isinstance(found, float):
+            return found
         waited = sum(w for _, w, _ in self.outcomes)
         gave_up = sum(1 for _, _, a in self.outcomes if a)
-        if not gave_up or waited <= 0:
+        rate = 0.0 if not gave_up or waited <= 0 else gave_up / max(waited, 60.0)
+        self._keep("abandon", None, rate)
+        return rate
+
+    def completion_rate(self, now: datetime) -> float:
+        """Chats ended per second over the window (or since the first, at least 5 minutes)."""
+        if not self.completions:
             return 0.0
-        return gave_up / max(waited, 60.0)
+        span = min(self.window_seconds, (now - self.completions[0]).total_seconds())
+        return len(self.completions) / max(span, 300.0)
 
     def arrival_rates(self, now: datetime) -> dict[int, float]:
         """Arrivals per second by priority over the window (or since the first arrival)."""
         if not self.arrivals:
             return {}
+        found = self._cached("arrivals", now)
+        if isinstance(found, dict):
+            return found
         span = min(self.window_seconds, (now - self.arrivals[0][0]).total_seconds())
         span = max(span, 300.0)  # a few early arrivals are not a rate
         rates: dict[int, float] = {}
         for _, priority in self.arrivals:
             rates[priority] = rates.get(priority, 0.0) + 1.0 / span
+        self._keep("arrivals", now, rates)
         return rates
 
 
@@ -162,6 +218,9 @@ class QueueView:
     priority: int
     waited_seconds: float  # on the aging clock (the SLA clock)
     points_per_minute: float
+    head_seconds: float = 0.0  # queue wait of the customer at the head of the line ahead
+    credit_seconds: float = 0.0  # this customer's credited waiting
+    credits: tuple[tuple[int, float], ...] = ()  # credited waiting by priority
 
 
 def _drain_seconds(
@@ -204,15 +263,16 @@ def position_wait(view: QueueView, stats: Sequence[QueueStats], now: datetime) -
     wait = _drain_seconds(needed, busy_rate, busy, fresh_rate, abandon)
     if view.points_per_minute <= 0:
         return wait
+    credits = dict(view.credits)
     for _ in range(4):  # fixed point: jumpers lengthen the wait, which lets more jump
         jumpers = 0.0
         for priority, rate in rates.items():
-            if priority >= view.priority:
-                continue
-            # A newcomer of this priority goes ahead while its lead in points outlasts the
-            # points this customer has gained by waiting.
+            # A newcomer of this priority goes ahead while its lead (in points, and in
+            # credited waiting) outlasts what this customer has gained by waiting.
             window = (view.priority - priority) * 60.0 / view.points_per_minute
-            window -= view.waited_seconds
+            window += credits.get(priority, 0.0) - view.credit_seconds - view.waited_seconds
+            if window <= 0:
+                continue
             jumpers += rate * max(0.0, min(window, wait))
         wait = _drain_seconds(needed + round(jumpers), busy_rate, busy, fresh_rate, abandon)
     return wait
@@ -285,14 +345,26 @@ class Calibration:
         return max(0.0, point), max(0.0, low), max(0.0, high)
 
 
+def predictors(model: float, option: Option, now: datetime) -> tuple[float, ...]:
+    """The blend's inputs: 1, the queue model, head of line, last to enter service, and
+    the position over the measured completion rate (the model's figure where unmeasured)."""
+    view = option.view
+    last = [s.last_answered_seconds for s in option.stats if s.last_answered_seconds is not None]
+    rate = sum(s.completion_rate(now) for s in option.stats)
+    needed = max(0, view.ahead + 1 - view.free)
+    by_rate = needed / rate if rate > 0 else model
+    return (1.0, model, view.head_seconds, last[0] if last else model, by_rate)
+
+
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """One customer's estimate: the calibrated point, the announced range, the inputs."""
 
     point_seconds: float
     wait: WaitEstimate
-    model_seconds: float  # before calibration
+    model_seconds: float  # before calibration (the blend's figure when there is a blend)
     baseline_seconds: float  # Erlang C
+    features: tuple[float, ...] = ()  # the blend's inputs (see `predictors`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +386,7 @@ def estimate_wait(
     now: datetime,
     *,
     unknown_seconds: float = 1200.0,
+    blend: Blend | None = None,
 ) -> Estimate:
     """The wait to announce to one waiting customer (see the module docstring).
 
@@ -336,15 +409,24 @@ def estimate_wait(
             wait = (wait + base) / 2
         model = min(model, option.after_seconds + wait)
         baseline = min(baseline, option.after_seconds + base)
+    if not math.isfinite(model) and blend is not None and blend.samples >= MIN_CALIBRATION:
+        # Nobody on shift for the model to go on; the queue's measured waits still tell.
+        last = [s.last_answered_seconds for s in options[0].stats]
+        model = next((x for x in last if x is not None), math.inf)
     if not math.isfinite(model):
         low, high = unknown_seconds / 4, unknown_seconds
         wait_range = WaitEstimate(low_seconds=round(low), high_seconds=round(high), method=METHOD)
         return Estimate(unknown_seconds / 2, wait_range, model, baseline)
+    features: tuple[float, ...] = ()
+    if blend is not None:
+        features = predictors(model, options[0], now)
+        if blend.earned():
+            model = blend.predict(features)
     point, low, high = calibration.bounds(model)
     wait_range = WaitEstimate(
         low_seconds=_round_down(low), high_seconds=_round_up(max(high, low + 10)), method=METHOD
     )
-    return Estimate(point, wait_range, model, baseline)
+    return Estimate(point, wait_range, model, baseline, features)
 
 
 def _round_down(seconds: float) -> int:

@@ -94,8 +94,8 @@ class RouteResult:
 
 
 def aged_priority(handoff: Waiting, now: datetime, points_per_minute: float) -> float:
-    """The handoff's priority less the points its wait earned (lower is more urgent)."""
-    minutes = max(0.0, (now - handoff.sla_start).total_seconds()) / 60.0
+    """The handoff's priority less the points its wait and credit earned (lower is more urgent)."""
+    minutes = (max(0.0, (now - handoff.sla_start).total_seconds()) + handoff.credit_seconds) / 60.0
     return handoff.priority - points_per_minute * minutes
 
 
