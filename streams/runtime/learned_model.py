@@ -60,14 +60,19 @@ async def latest_snapshots(
         consumer.assign([tp])
         begin = (await consumer.beginning_offsets([tp]))[tp]
         end = (await consumer.end_offsets([tp]))[tp]
-        upper, chunk = end, FIRST_CHUNK
+        chunk = FIRST_CHUNK
         async with asyncio.timeout(timeout_s):
-            while upper > begin and end - upper < MAX_READ_BACK and wanted - found.keys():
-                lower = max(begin, upper - chunk, end - MAX_READ_BACK)
-                for record_key, value in reversed(await _read(consumer, tp, lower, upper)):
-                    if record_key in wanted and record_key not in found:
-                        found[record_key] = value  # the newest of its key: read newest first
-                upper, chunk = lower, chunk * 2
+            while end > begin:
+                lower = max(begin, end - chunk, end - MAX_READ_BACK)
+                # Forward from `lower` to the end, the last of each key winning: the order
+                # of the records decides which is newest, never offset arithmetic.
+                found = {}
+                for record_key, value in await _read(consumer, tp, lower, end):
+                    if record_key in wanted:
+                        found[record_key] = value
+                if not wanted - found.keys() or lower == begin or end - lower >= MAX_READ_BACK:
+                    break
+                chunk *= 2
     except TimeoutError:
         pass  # what was found so far is the newest of those keys
     finally:
@@ -78,12 +83,13 @@ async def latest_snapshots(
 async def _read(
     consumer: AIOKafkaConsumer, tp: TopicPartition, lower: int, upper: int
 ) -> list[tuple[bytes | None, bytes | None]]:
-    """The records at offsets [lower, upper), in order (compaction may have removed some)."""
+    """The records from offset `lower` to the end, in order (compaction may have removed
+    some): at least up to `upper`, and on until a fetch returns nothing more."""
     consumer.seek(tp, lower)
     out: list[tuple[bytes | None, bytes | None]] = []
-    while await consumer.position(tp) < upper:
+    while True:
         batch = await consumer.getmany(tp, timeout_ms=500)
-        for record in batch.get(tp, []):
-            if record.offset < upper:
-                out.append((record.key, record.value))
-    return out
+        records = batch.get(tp, [])
+        out.extend((record.key, record.value) for record in records)
+        if not records and await consumer.position(tp) >= upper:
+            return out
