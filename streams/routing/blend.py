@@ -47,7 +47,7 @@ class Blend:
     not learned from.
     """
 
-    size: int = 400
+    size: int = 2000
     prior_customers: float = 20.0
     _recent: deque[tuple[tuple[float, ...], float]] = field(default_factory=deque)
     _xtx: list[list[float]] = field(default_factory=list)

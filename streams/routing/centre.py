@@ -32,6 +32,7 @@ from warmhandoff.streams.routing.estimate import (
     update_reason,
 )
 from warmhandoff.streams.routing.health import Outcome, queue_health
+from warmhandoff.streams.routing.history import WaitHistory
 from warmhandoff.streams.routing.router import (
     Assignment,
     ChangeKind,
@@ -81,6 +82,7 @@ class Centre:
     stats: dict[str, QueueStats] = field(default_factory=dict)
     calibration: Calibration = field(default_factory=Calibration)
     blends: dict[str, Blend] = field(default_factory=dict)  # by origin queue
+    histories: dict[str, WaitHistory] = field(default_factory=dict)  # by origin queue
     priority_credit_seconds: dict[int, float] = field(default_factory=dict)
     announced: dict[str, Announcement] = field(default_factory=dict)
     first: dict[str, Estimate] = field(default_factory=dict)  # first announced, until answered
@@ -271,6 +273,7 @@ class Centre:
             now,
             unknown_seconds=4 * self.handle_prior_seconds,
             blend=self.blends.setdefault(handoff.origin, Blend()),
+            history=self.histories.setdefault(handoff.origin, WaitHistory()),
         )
         return found, here
 
@@ -356,6 +359,9 @@ class Centre:
             # A customer answered the instant they arrived never waited on the estimate.
             self.calibration.observe(first.model_seconds, waited)
             self.blends.setdefault(handoff.origin, Blend()).observe(first.features, waited)
+            self.histories.setdefault(handoff.origin, WaitHistory()).observe(
+                first.situation, waited
+            )
         step.answered.append((assignment, handoff, first))
 
     def _updates(self, now: datetime, step: Step) -> None:

@@ -17,16 +17,19 @@ Beside that queue model the estimator reads three predictors that need no model 
 the current wait of the customer at the head of the line (head of line), the wait of the last
 customer of the queue to reach an agent (last to enter service), and the position divided by
 the queue's measured completion rate (completions per second over the recent window, which
-folds in how many agents really work the queue). `Blend` weighs the four by least squares
+folds in how many agents really work the queue), and the recent mean wait of answered
+customers who joined in the same state (`WaitHistory`: place in line and priority). `Blend`
+weighs the five by least squares
 over recently answered customers, shrunk toward the queue model alone, and replaces the model
 only while it has beaten it on those customers (each scored before it was learned from): a
 desk where the model's picture of the agents is poor (who is on shift, who is really free)
 leans on the predictors that are measured, and one where the model is right keeps it.
 
-The point estimate and the announced range are calibrated online: `Calibration` keeps the
-log-ratio of actual to predicted waits of recently answered customers; its median debiases
-the point and its quantiles give the range, so the share of waits inside the range tracks
-the chosen coverage whatever the true handle-time distribution is.
+The announced range is calibrated online: `Calibration` keeps the log-ratio of actual to
+predicted waits of recently answered customers; its quantiles give the range, so the share
+of waits inside the range tracks the chosen coverage whatever the true handle-time
+distribution is. The point is the blend's figure where the blend is used (least squares
+aims at the mean wait); otherwise the model's, debiased by the median log-ratio.
 
 `naive_wait` is the textbook position x average handle time / agents, kept to measure
 against. Pure: no clock, no I/O.
@@ -46,6 +49,7 @@ from call_center_tools import erlang_c
 from warmhandoff.streams.contract.models import WaitEstimate
 from warmhandoff.streams.core.transfer import describe_wait
 from warmhandoff.streams.routing.blend import Blend
+from warmhandoff.streams.routing.history import WaitHistory
 
 METHOD = "queue-model"
 _OFFSET = 15.0  # seconds added before taking log-ratios, so near-zero waits stay finite
@@ -365,6 +369,7 @@ class Estimate:
     model_seconds: float  # before calibration (the blend's figure when there is a blend)
     baseline_seconds: float  # Erlang C
     features: tuple[float, ...] = ()  # the blend's inputs (see `predictors`)
+    situation: tuple[int, ...] = ()  # the state joined in, for the wait history
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,6 +392,7 @@ def estimate_wait(
     *,
     unknown_seconds: float = 1200.0,
     blend: Blend | None = None,
+    history: WaitHistory | None = None,
 ) -> Estimate:
     """The wait to announce to one waiting customer (see the module docstring).
 
@@ -418,15 +424,28 @@ def estimate_wait(
         wait_range = WaitEstimate(low_seconds=round(low), high_seconds=round(high), method=METHOD)
         return Estimate(unknown_seconds / 2, wait_range, model, baseline)
     features: tuple[float, ...] = ()
+    situation: tuple[int, ...] = ()
+    blended = False
     if blend is not None:
         features = predictors(model, options[0], now)
-        if blend.earned():
+        if history is not None:
+            view = options[0].view
+            here = WaitHistory.situation(max(0, view.ahead - view.free), view.priority)
+            situation = here
+            past = history.predict(here)
+            features = (*features, model if past is None else past)
+        blended = blend.earned()
+        if blended:
             model = blend.predict(features)
     point, low, high = calibration.bounds(model)
+    if blended:
+        # Least squares already aims at the mean wait, which the median of the log-ratios
+        # would pull down toward the typical one; the range still comes from calibration.
+        point = min(max(model, low), high)
     wait_range = WaitEstimate(
         low_seconds=_round_down(low), high_seconds=_round_up(max(high, low + 10)), method=METHOD
     )
-    return Estimate(point, wait_range, model, baseline, features)
+    return Estimate(point, wait_range, model, baseline, features, situation)
 
 
 def _round_down(seconds: float) -> int:
