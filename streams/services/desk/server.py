@@ -41,7 +41,7 @@ log = structlog.get_logger(__name__)
 COOKIE = "warmhandoff_desk"
 CSRF_HEADER = "X-Warmhandoff-Desk"
 #: The stream sends at most one view per this many seconds, and a comment as a heartbeat.
-STREAM_MIN_SECONDS = 0.25
+STREAM_MIN_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 STATIC = ("index.html", "desk.js", "desk.css")
 _HEADERS = {
